@@ -1,0 +1,107 @@
+"""Base config: every key of dss_jax, once, with what it means.
+
+The dataset configs (`afhq.py`, `celeba_hq.py`, `synthetic.py`) start from this one and change only
+what differs. Every config accepts the argument `:stargan_v2`, which turns DSS into the StarGAN v2
+baseline (MLP mapping network with latent_dim 16, lambda_uni = lambda_smooth = 0):
+
+  python -m dss_jax.main --config=configs/afhq.py:stargan_v2 --workdir=runs/afhq_baseline
+"""
+
+import ml_collections
+
+
+def get_config():
+  """Returns the base configuration (AFHQ-sized DSS)."""
+  config = ml_collections.ConfigDict()
+  config.seed = 777  # Seeds parameters, data order and noise: a seed fully determines a run.
+
+  # ---------------------------------------------------------------- data
+  config.dataset = 'afhq'  # 'afhq' | 'celeba_hq' | 'synthetic' | 'folder' (your own train/<domain>/ tree).
+  config.dataset_config = 'v1'  # TFDS builder config: afhq 'v1'|'v2'; synthetic 'style_domains'|'species'.
+  config.data_dir = ''  # 'folder': root holding train/<domain>/ (and optionally val/). Else TFDS data_dir ('' = default).
+  config.manual_dir = ''  # Where the extracted AFHQ / CelebA-HQ archives are ('' = TFDS default manual dir).
+  config.num_domains = 3  # K; checked against the dataset's domain folders.
+  config.img_size = 256  # Images are resized to img_size x img_size.
+  config.randcrop_prob = 0.5  # Probability of the random-resized crop (scale 0.8-1.0, ratio 0.9-1.1).
+  config.shuffle_buffer = 2_000  # tf.data shuffle buffer (per domain).
+  config.prefetch = 2  # Batches prefetched onto the devices ahead of the step.
+  # The synthetic dataset (dss_jax/datasets/synthetic.py); ignored for other datasets.
+  config.synthetic = ml_collections.ConfigDict()
+  config.synthetic.n_style = 2  # Number of true style factors n; K = 2n+1 domains by default.
+  config.synthetic.train_per_domain = 2_000  # Training images per domain.
+  config.synthetic.test_per_domain = 200  # Test images per domain.
+
+  # ---------------------------------------------------------------- model
+  config.dim_in = -1  # Width of the first conv; -1 = 2**14 // img_size, as StarGAN v2.
+  config.max_conv_dim = 512  # Channel cap of G, E and D.
+  config.style_dim = 64  # Size of the style code s (and of the flow's z).
+  config.w_hpf = 0.0  # > 0: CelebA-HQ variant (extra stage, no decoder shortcuts, high-pass mask path).
+  config.mapping = 'flow'  # 'flow' (DSS spline flow) | 'mlp' (StarGAN v2 mapping network).
+  config.latent_dim = 16  # z size of the 'mlp' mapping; the flow's z has style_dim components.
+  config.mapping_hidden = 512  # Hidden width of the 'mlp' mapping network.
+  config.flow = ml_collections.ConfigDict()
+  config.flow.num_layers = 4  # Stacked component-wise rational-quadratic spline layers.
+  config.flow.num_bins = 8  # Spline bins per component.
+  config.flow.range = 4.0  # Splines act on [-range, range]; identity outside.
+  config.flow.cond_width = 256  # Width of the conditioner MLP theta_u = MLP(u).
+  config.flow.cond_depth = 2  # Hidden layers of the conditioner.
+  config.style_disc_hidden = 256  # Width of the style discriminator D_s.
+  config.style_disc_depth = 2  # Hidden layers of D_s.
+  config.dtype = 'float32'  # Activation dtype: 'float32' | 'bfloat16' (parameters and losses stay float32).
+
+  # ---------------------------------------------------------------- losses
+  config.lambda_reg = 1.0  # R1 penalty on real images, every D step.
+  config.lambda_sty = 1.0  # Style reconstruction.
+  config.lambda_ds = 2.0  # Diversity weight at step 0; decays linearly to 0 over ds_iter.
+  config.ds_iter = 100_000  # Steps over which lambda_ds decays (computed from the step: resume-safe).
+  config.lambda_cyc = 1.0  # Cycle consistency.
+  config.lambda_uni = 1.0  # DSS unification loss (0 turns it off).
+  config.lambda_smooth = 1.0  # DSS smoothness triplet loss (0 turns it off).
+  config.smooth_margin = 0.1  # Triplet margin alpha.
+
+  # ---------------------------------------------------------------- optimisation
+  config.batch_size = 8  # Global batch (split over the 'data' mesh axis).
+  config.total_iters = 100_000  # Training iterations (each: 2 D steps + 2 G steps + EMA).
+  config.lr = 1e-4  # Generator, style encoder and discriminators.
+  config.f_lr = 1e-6  # Mapping network (flow or MLP).
+  config.beta1 = 0.0
+  config.beta2 = 0.99
+  config.weight_decay = 1e-4  # Coupled L2 (added to the gradient before Adam), as the reference.
+  config.ema_decay = 0.999  # EMA of the generator and style trees.
+
+  # ---------------------------------------------------------------- loop, logging, checkpoints
+  config.log_every = 10  # Scalars (every loss term, lambda_ds, gradient norms) every N steps.
+  config.sample_every = 5_000  # Image grid (source | reference-guided | latent-guided) every N steps.
+  config.checkpoint_every = 10_000  # Orbax checkpoint every N steps (and at the end).
+  config.keep_checkpoints = 3  # Checkpoints kept.
+  config.eval_every = 50_000  # --mode=eval metrics during training every N steps (0 = only at the end).
+
+  # ---------------------------------------------------------------- evaluation
+  config.val_batch_size = 32  # Batch of the eval pipeline.
+  config.num_outs_per_domain = 10  # Outputs per source image in the FID/LPIPS protocol.
+  config.inception_path = ''  # Local .npz of torchvision Inception-v3 weights (for FID).
+  config.lpips_path = ''  # Local .npz of AlexNet + LPIPS linear weights (for LPIPS).
+  return config
+
+
+def stargan_v2(config):
+  """Turns a DSS config into the StarGAN v2 baseline, in place; returns it."""
+  config.mapping = 'mlp'
+  config.latent_dim = 16
+  config.lambda_uni = 0.0
+  config.lambda_smooth = 0.0
+  return config
+
+
+def finalize(config, arg):
+  """Applies the `path:arg` argument of config_flags ('' or 'stargan_v2')."""
+  if arg == 'stargan_v2':
+    stargan_v2(config)
+  elif arg:
+    raise ValueError(f'Unknown config argument {arg!r}; the only one is "stargan_v2".')
+  return config
+
+
+def dim_in(config):
+  """The first conv width: config.dim_in, or 2**14 // img_size (StarGAN v2) when it is -1."""
+  return config.dim_in if config.dim_in > 0 else 2**14 // config.img_size
