@@ -1,0 +1,323 @@
+"""Input pipelines: tf.data -> numpy batches for the training step and for evaluation.
+
+Training (`create_train_iterator`), as StarGAN v2 with fresh reference pairs:
+  * source images drawn domain-balanced (each domain equally likely, whatever its size: the
+    reference's WeightedRandomSampler), with their labels y_src;
+  * a target domain y_trg drawn uniformly and two references of it, x_ref and x_ref2, drawn fresh at
+    every step (two consecutive draws of that domain's shuffled stream, so they differ unless the
+    domain has one image; the reference fixes the pairs once per run);
+  * the reference's training transforms on all three images: with probability config.randcrop_prob a
+    random-resized crop (scale 0.8-1.0, ratio 0.9-1.1), resize to config.img_size (bilinear,
+    anti-aliased), horizontal flip with p 0.5, values in [-1, 1];
+  * each process reads its own 1/process_count of every domain's files, and yields
+    config.batch_size // process_count examples per step; tf.data prefetches config.prefetch
+    batches in background threads.
+  Batches: dict(x_src [B, H, W, 3], y_src [B], x_ref, x_ref2 [B, H, W, 3], y_trg [B]); float32
+  images in [-1, 1], int32 labels. Seeded: the same (data, seed, process) gives the same batches.
+
+Evaluation (`create_eval_iterator`): resize only, deterministic order (sorted by domain, then file),
+batches of config.val_batch_size (the last one may be smaller), not sharded across processes:
+dict(image, label) and, for the synthetic dataset, the true `content` and `style` factors.
+
+Datasets (config.dataset): 'synthetic' (rendered in memory by `datasets.synthetic.load_split`, no
+preparation), 'folder' (config.data_dir/train/<domain>/, see `datasets.image_folder`), 'afhq' and
+'celeba_hq' (the TFDS builder `afhq`, configs v1 / v2 / celeba_hq, from config.manual_dir).
+"""
+
+import os
+from collections.abc import Iterator
+
+import jax
+import numpy as np
+import tensorflow as tf
+
+from dss_jax.datasets import image_folder, synthetic
+from dss_jax.datasets.image_folder import (
+  DatasetNotFoundError,
+  DomainCountError,
+  load_image_folder,
+)
+
+__all__ = ['DatasetNotFoundError', 'DomainCountError', 'create_eval_iterator', 'create_train_iterator',
+           'get_domains', 'load_image_folder']
+
+DATASETS = ('synthetic', 'folder', 'afhq', 'celeba_hq')
+CROP_SCALE = (0.8, 1.0)
+CROP_RATIO = (0.9, 1.1)
+
+try:  # tf.data must never take accelerator memory from JAX.
+  tf.config.set_visible_devices([], 'GPU')
+except RuntimeError:  # TF already initialised its devices: nothing to do.
+  pass
+
+
+# ------------------------------------------------------------------------------------------ domains
+
+def _synthetic_variant(config) -> str:
+  variant = config.dataset_config or 'style_domains'
+  if variant not in synthetic.VARIANTS:
+    raise ValueError(f"For config.dataset='synthetic', config.dataset_config must be one of {synthetic.VARIANTS}, "
+                     f'not {variant!r}.')
+  return variant
+
+
+def _tfds_config_name(config) -> str:
+  from dss_jax.datasets import afhq
+  if config.dataset == 'celeba_hq':
+    return 'celeba_hq'
+  name = config.dataset_config or 'v1'
+  if name not in afhq.CONFIGS:
+    raise ValueError(f"For config.dataset='afhq', config.dataset_config must be one of {sorted(afhq.CONFIGS)}, "
+                     f'not {name!r}.')
+  return name
+
+
+def get_domains(config) -> list[str]:
+  """Domain names in label order; raises DatasetNotFoundError / DomainCountError with a plain message."""
+  if config.dataset == 'synthetic':
+    domains = synthetic.domain_names(config.synthetic.n_style, _synthetic_variant(config))
+    where = f'the synthetic dataset with n_style={config.synthetic.n_style} (K = 2n+1)'
+  elif config.dataset == 'folder':
+    return image_folder.find_domains(config.data_dir, config.num_domains)
+  elif config.dataset in ('afhq', 'celeba_hq'):
+    from dss_jax.datasets import afhq
+    domains = list(afhq.CONFIGS[_tfds_config_name(config)].domains)
+    where = f'{config.dataset} ({", ".join(domains)})'
+  else:
+    raise ValueError(f'config.dataset must be one of {DATASETS}, not {config.dataset!r}. For your own images use '
+                     "--config.dataset=folder --config.data_dir=/path/to/root --config.num_domains=K.")
+  if len(domains) != config.num_domains:
+    raise DomainCountError(f'{where} has {len(domains)} domains but config.num_domains is {config.num_domains}: '
+                           f'set --config.num_domains={len(domains)}.')
+  return domains
+
+
+# ------------------------------------------------------------------------------------------ sources
+
+class _Source:
+  """Where a split's images come from: endless shuffled key streams per domain, an ordered eval stream of
+  (key, label), and `load`, a tf function turning a key into a float32 [h, w, 3] image in [-1, 1].
+
+  Keys are cheap to shuffle (file paths, row indices) or, for TFDS records, the encoded image bytes.
+  """
+
+  def __init__(self, num_domains, load, keys=None, tfds_dataset=None, shuffle_buffer=2_000):
+    self.num_domains = num_domains
+    self.load = load
+    self.keys = keys  # one array per domain (folder, synthetic), or None (TFDS)
+    self.tfds_dataset = tfds_dataset  # (shuffled?) -> tf.data.Dataset of (encoded image, label)
+    self.shuffle_buffer = shuffle_buffer
+
+  def domain_stream(self, domain: int, seed: int, process: int = 0, count: int = 1) -> tf.data.Dataset:
+    """Endless (key, label) stream of one domain, reshuffled every epoch; this process's share only."""
+    if self.keys is not None:
+      keys = self.keys[domain]
+      keys = keys[process::count] if len(keys) >= count else keys
+      ds = tf.data.Dataset.from_tensor_slices(keys).shuffle(len(keys), seed=seed, reshuffle_each_iteration=True)
+    else:  # TFDS records (already sharded by process): read, keep this domain, shuffle in a buffer.
+      ds = self.tfds_dataset(seed).filter(lambda key, label: label == domain).map(lambda key, label: key)
+      ds = ds.shuffle(self.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    return ds.repeat().map(lambda key: (key, tf.constant(domain, tf.int32)))
+
+  def ordered(self) -> tf.data.Dataset:
+    """Every (key, label) of the split once, in a fixed order."""
+    if self.keys is not None:
+      keys = np.concatenate(self.keys)
+      labels = np.concatenate([np.full(len(k), d, np.int32) for d, k in enumerate(self.keys)])
+      return tf.data.Dataset.from_tensor_slices((keys, labels))
+    return self.tfds_dataset(None)
+
+
+def _decode(encoded):
+  image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+  return tf.cast(image, tf.float32) / 127.5 - 1.0
+
+
+def _folder_source(config, split) -> _Source:
+  domains = get_domains(config)
+  files, _ = image_folder.scan_split(config.data_dir, split, domains)
+  return _Source(len(domains), lambda path: _decode(tf.io.read_file(path)), keys=[np.array(f) for f in files])
+
+
+def _synthetic_data(config, split):
+  get_domains(config)
+  s = config.synthetic
+  per_domain = s.train_per_domain if split == 'train' else s.test_per_domain
+  return synthetic.load_split(s.n_style, _synthetic_variant(config), split, per_domain, config.img_size)
+
+
+def _synthetic_source(config, split) -> _Source:
+  data = _synthetic_data(config, split)
+  images = tf.constant(data['image'])
+  keys = [np.nonzero(data['label'] == d)[0].astype(np.int64) for d in range(config.num_domains)]
+  return _Source(config.num_domains, lambda i: tf.gather(images, i), keys=keys)
+
+
+def _tfds_builder(config):
+  import tensorflow_datasets as tfds
+
+  from dss_jax.datasets import afhq
+
+  name = _tfds_config_name(config)
+  builder = tfds.builder(f'afhq/{name}', data_dir=config.data_dir or None)
+  if not builder.is_prepared():
+    manual_dir = config.manual_dir or os.fspath(builder._manual_dir)
+    if not os.path.isdir(manual_dir):
+      raise DatasetNotFoundError(afhq.missing_data_message(afhq.CONFIGS[name], manual_dir))
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  return builder
+
+
+def _tfds_source(config, split, shard: bool) -> _Source:
+  """Encoded images and labels from the prepared `afhq` records (decoded later, in parallel)."""
+  import tensorflow_datasets as tfds
+
+  get_domains(config)
+  builder = _tfds_builder(config)
+  if split not in builder.info.splits:
+    raise DatasetNotFoundError(f"The prepared {builder.info.full_name} has no '{split}' split "
+                               f'(it has {sorted(builder.info.splits)}): was val/ (or test/) missing from the archive?')
+  if shard and jax.process_count() > 1:
+    split = tfds.even_splits(split, n=jax.process_count(), drop_remainder=False)[jax.process_index()]
+
+  def dataset(seed):
+    ds = builder.as_dataset(split=split, decoders={'image': tfds.decode.SkipDecoding()}, shuffle_files=seed is not None,
+                            read_config=tfds.ReadConfig(shuffle_seed=seed))
+    return ds.map(lambda ex: (ex['image'], tf.cast(ex['label'], tf.int32)))
+
+  return _Source(config.num_domains, _decode, tfds_dataset=dataset, shuffle_buffer=config.shuffle_buffer)
+
+
+def _source(config, split, shard=False) -> _Source:
+  if config.dataset == 'synthetic':
+    return _synthetic_source(config, split)
+  if config.dataset == 'folder':
+    return _folder_source(config, split)
+  if config.dataset in ('afhq', 'celeba_hq'):
+    return _tfds_source(config, split, shard)
+  get_domains(config)  # raises the plain-English error for an unknown dataset
+  raise AssertionError('unreachable')
+
+
+# ------------------------------------------------------------------------------------------ transforms
+
+def _resize(image, size: int):
+  """Bilinear, anti-aliased (as PIL) resize to size x size; a no-op when the image already has that size."""
+  shape = tf.shape(image)
+  return tf.cond(tf.logical_and(shape[0] == size, shape[1] == size), lambda: image,
+                 lambda: tf.image.resize(image, (size, size), method='bilinear', antialias=True))
+
+
+def _random_resized_crop_box(shape, seed):
+  """torchvision RandomResizedCrop.get_params: 10 tries of (area scale, log-uniform ratio), else the centre crop."""
+  h, w = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
+  seeds = tf.random.experimental.stateless_split(seed, 4)
+  area = h * w * tf.random.stateless_uniform([10], seeds[0], *CROP_SCALE)
+  log_ratio = tf.random.stateless_uniform([10], seeds[1], np.log(CROP_RATIO[0]), np.log(CROP_RATIO[1]))
+  ratio = tf.exp(log_ratio)
+  cw, ch = tf.round(tf.sqrt(area * ratio)), tf.round(tf.sqrt(area / ratio))
+  ok = (cw > 0) & (cw <= w) & (ch > 0) & (ch <= h)
+  first = tf.argmax(tf.cast(ok, tf.int32))
+  # Fallback (no try fits): the largest centre crop whose ratio is within the range.
+  ratio_in = w / h
+  fw = tf.where(ratio_in < CROP_RATIO[0], w, tf.where(ratio_in > CROP_RATIO[1], tf.round(h * CROP_RATIO[1]), w))
+  fh = tf.where(ratio_in < CROP_RATIO[0], tf.round(w / CROP_RATIO[0]), h)
+  any_ok = tf.reduce_any(ok)
+  cw, ch = tf.where(any_ok, cw[first], fw), tf.where(any_ok, ch[first], fh)
+  u = tf.random.stateless_uniform([2], seeds[2])
+  top = tf.where(any_ok, tf.floor(u[0] * (h - ch + 1)), tf.floor((h - ch) / 2))
+  left = tf.where(any_ok, tf.floor(u[1] * (w - cw + 1)), tf.floor((w - cw) / 2))
+  return tf.cast(top, tf.int32), tf.cast(left, tf.int32), tf.cast(ch, tf.int32), tf.cast(cw, tf.int32)
+
+
+def train_transform(image, seed, img_size: int, randcrop_prob: float):
+  """The reference's training transform. image: float32 [h, w, 3] in [-1, 1]; seed: int32 [2] (stateless)."""
+  seeds = tf.random.experimental.stateless_split(seed, 3)
+  u = tf.random.stateless_uniform([2], seeds[0])
+
+  def crop():
+    top, left, ch, cw = _random_resized_crop_box(tf.shape(image), seeds[1])
+    return image[top:top + ch, left:left + cw]
+
+  image = tf.cond(u[0] < randcrop_prob, crop, lambda: image)
+  image = _resize(image, img_size)
+  image = tf.cond(u[1] < 0.5, lambda: image[:, ::-1], lambda: image)
+  image = tf.clip_by_value(image, -1.0, 1.0)
+  image.set_shape([img_size, img_size, 3])
+  return image
+
+
+# ------------------------------------------------------------------------------------------ training
+
+def _options():
+  options = tf.data.Options()
+  options.deterministic = True
+  options.threading.private_threadpool_size = max(2, os.cpu_count() or 2)
+  return options
+
+
+def create_train_iterator(config, seed: int) -> Iterator[dict[str, np.ndarray]]:
+  """Endless training batches for this process (see the module docstring for keys and transforms)."""
+  batch = config.batch_size // jax.process_count()
+  if batch < 1 or config.batch_size % jax.process_count():
+    raise ValueError(f'config.batch_size ({config.batch_size}) must be a positive multiple of the number of '
+                     f'processes ({jax.process_count()}).')
+  source = _source(config, 'train', shard=True)
+  k, process, count = source.num_domains, jax.process_index(), jax.process_count()
+  stream_seeds = np.random.default_rng([seed, process]).integers(0, 2**31 - 1, size=2 * k + 3)
+  weights = [1.0 / k] * k  # domain-balanced, whatever the domain sizes
+  src = tf.data.Dataset.sample_from_datasets(
+      [source.domain_stream(d, int(stream_seeds[d]), process, count) for d in range(k)], weights,
+      seed=int(stream_seeds[2 * k]))
+  pairs = [source.domain_stream(d, int(stream_seeds[k + d]), process, count).batch(2, drop_remainder=True)
+           for d in range(k)]  # two consecutive draws of the target domain's stream
+  ref = tf.data.Dataset.sample_from_datasets(pairs, weights, seed=int(stream_seeds[2 * k + 1]))
+  aug_seed = int(stream_seeds[2 * k + 2])
+
+  def load(index, src_elem, ref_elem):
+    (src_key, y_src), (ref_keys, y_pair) = src_elem, ref_elem
+    seeds = tf.random.experimental.stateless_split(tf.stack([tf.constant(aug_seed, tf.int64), index]), 3)
+    transform = lambda img, s: train_transform(img, s, config.img_size, config.randcrop_prob)
+    return {'x_src': transform(source.load(src_key), seeds[0]), 'y_src': y_src,
+            'x_ref': transform(source.load(ref_keys[0]), seeds[1]),
+            'x_ref2': transform(source.load(ref_keys[1]), seeds[2]), 'y_trg': y_pair[0]}
+
+  ds = tf.data.Dataset.zip(tf.data.Dataset.counter(), src, ref)
+  ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  ds = ds.ignore_errors(log_warning=True)  # a file that passed the header check but fails to decode is skipped
+  ds = ds.batch(batch, drop_remainder=True).prefetch(max(1, config.prefetch))
+  return iter(ds.with_options(_options()).as_numpy_iterator())
+
+
+# ------------------------------------------------------------------------------------------ evaluation
+
+def _synthetic_eval(config, split) -> Iterator[dict[str, np.ndarray]]:
+  data = _synthetic_data(config, split)
+  for start in range(0, len(data['label']), config.val_batch_size):
+    yield {key: value[start:start + config.val_batch_size] for key, value in data.items()}
+
+
+def create_eval_iterator(config, split: str = 'test') -> Iterator[dict[str, np.ndarray]]:
+  """Every image of a split once, in a fixed order, resized to config.img_size (no augmentation).
+
+  Yields dict(image float32 [b, H, W, 3] in [-1, 1], label int32 [b]) (+ content, style for the
+  synthetic dataset), b = config.val_batch_size except maybe for the last batch. 'test' is the val/
+  folder (test/ for AFHQ v2) of folder datasets and AFHQ / CelebA-HQ; 'train' is also accepted.
+  """
+  if split not in ('train', 'test', 'val'):
+    raise ValueError(f"split must be 'train' or 'test', not {split!r}.")
+  split = 'test' if split == 'val' else split
+  if config.dataset == 'synthetic':
+    return _synthetic_eval(config, split)
+  source = _source(config, split, shard=False)
+  ds = source.ordered()
+
+  def load(key, label):
+    image = tf.clip_by_value(_resize(source.load(key), config.img_size), -1.0, 1.0)
+    image.set_shape([config.img_size, config.img_size, 3])
+    return {'image': image, 'label': label}
+
+  ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  ds = ds.ignore_errors(log_warning=True)  # a file that passed the header check but fails to decode is skipped
+  ds = ds.batch(config.val_batch_size).prefetch(max(1, config.prefetch))
+  return iter(ds.with_options(_options()).as_numpy_iterator())
