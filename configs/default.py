@@ -18,7 +18,7 @@ def get_config():
   # ---------------------------------------------------------------- data
   config.dataset = 'afhq'  # 'afhq' | 'celeba_hq' | 'synthetic' | 'folder' (your own train/<domain>/ tree).
   config.dataset_config = 'v1'  # TFDS builder config: afhq 'v1'|'v2'; synthetic 'style_domains'|'species'.
-  config.data_dir = ''  # 'folder': root holding train/<domain>/ (and optionally val/). Else TFDS data_dir ('' = default).
+  config.data_dir = ''  # 'folder': root of train/<domain>/ (optionally val/). Else TFDS data_dir ('' = default).
   config.manual_dir = ''  # Where the extracted AFHQ / CelebA-HQ archives are ('' = TFDS default manual dir).
   config.num_domains = 3  # K; checked against the dataset's domain folders.
   config.img_size = 256  # Images are resized to img_size x img_size.

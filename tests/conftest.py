@@ -1,0 +1,66 @@
+"""Shared fixtures: one tiny config and one set of initialised networks for the whole session.
+
+Compile time dominates on CPU, so tests share the tiny config and the jitted functions built here.
+"""
+
+import os
+import pathlib
+
+# Two host devices so the sharded-step test can build a 2-device mesh (must precede importing jax).
+os.environ.setdefault('XLA_FLAGS', '--xla_force_host_platform_device_count=2')
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / 'shared' / 'data' / 'representative'
+
+
+def tiny_config(arg=''):
+  """The synthetic config shrunk to a size that compiles in seconds."""
+  from configs import synthetic
+  config = synthetic.get_config(arg)
+  config.dim_in = 8
+  config.max_conv_dim = 16
+  config.style_dim = 4
+  config.latent_dim = 4 if arg == 'stargan_v2' else config.latent_dim
+  config.mapping_hidden = 16
+  config.flow.num_layers = 2
+  config.flow.num_bins = 4
+  config.flow.cond_width = 16
+  config.style_disc_hidden = 16
+  config.batch_size = 4
+  config.val_batch_size = 8
+  config.synthetic.train_per_domain = 40
+  config.synthetic.test_per_domain = 8
+  config.total_iters = 4
+  config.ds_iter = 4
+  config.log_every = 1
+  config.sample_every = 2
+  config.checkpoint_every = 2
+  return config
+
+
+@pytest.fixture(scope='session')
+def config():
+  return tiny_config()
+
+
+@pytest.fixture(scope='session')
+def nets(config):
+  from dss_jax import models
+  return models.build(config)
+
+
+@pytest.fixture(scope='session')
+def params(nets, config):
+  from dss_jax import models
+  return jax.jit(lambda rng: models.init_params(nets, config, rng))(jax.random.key(0))
+
+
+@pytest.fixture(scope='session')
+def shared_data():
+  if not SHARED_DATA.is_dir():
+    pytest.skip(f'{SHARED_DATA} is absent: the real sample images ship beside the repository only in CI.')
+  return SHARED_DATA
