@@ -160,11 +160,10 @@ def _tfds_builder(config):
 
   name = _tfds_config_name(config)
   builder = tfds.builder(f'afhq/{name}', data_dir=config.data_dir or None)
-  if not builder.is_prepared():
-    manual_dir = config.manual_dir or os.fspath(builder._manual_dir)
-    if not os.path.isdir(manual_dir):
-      raise DatasetNotFoundError(afhq.missing_data_message(afhq.CONFIGS[name], manual_dir))
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  if not builder.is_prepared():  # first use: write the TFDS records from the extracted archive
+    if config.manual_dir and not os.path.isdir(config.manual_dir):
+      raise DatasetNotFoundError(afhq.missing_data_message(afhq.CONFIGS[name], config.manual_dir))
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=config.manual_dir or None))
   return builder
 
 

@@ -17,10 +17,12 @@ read them. Splits: 'train' (train/) and 'test' (the official val/ folder, or tes
 Labels are the sorted domain-folder names, as StarGAN v2.
 """
 
+import inspect
 import os
 from typing import ClassVar
 
 import tensorflow_datasets as tfds
+from etils import epath
 
 from dss_jax.datasets import image_folder
 
@@ -99,6 +101,12 @@ class Afhq(tfds.core.GeneratorBasedBuilder):
       'so that it holds train/<domain>/ and val/<domain>/ (AFHQ v2: test/<domain>/). With dss_jax: '
       '--config.manual_dir=/path/to/extracted.')
 
+  @tfds.core.utils.classproperty
+  @classmethod
+  def code_path(cls):
+    # TFDS's own lookup needs `importlib_resources` (an optional extra of etils), missing in some installs.
+    return epath.Path(inspect.getfile(cls))
+
   def _info(self):
     return self.dataset_info_from_configs(
         description=self.builder_config.description,
@@ -113,8 +121,12 @@ class Afhq(tfds.core.GeneratorBasedBuilder):
     )
 
   def _split_generators(self, dl_manager):
-    manual_dir = os.fspath(dl_manager.manual_dir)
     config = self.builder_config
+    try:
+      manual_dir = os.fspath(dl_manager.manual_dir)
+    except Exception as e:  # TFDS asserts that the (default) manual dir exists and is not empty.
+      where = str(getattr(dl_manager, '_manual_dir', None) or "TFDS's default manual dir (<data_dir>/downloads/manual)")
+      raise image_folder.DatasetNotFoundError(missing_data_message(config, where)) from e
     root = find_root(manual_dir, config.domains)
     if root is None:
       raise image_folder.DatasetNotFoundError(missing_data_message(config, manual_dir))

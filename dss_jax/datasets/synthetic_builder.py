@@ -11,10 +11,12 @@ content and style factors. The records hold the same factors as `synthetic.load_
 seed, so the pipeline may read either; images agree after rounding to uint8.
 """
 
+import inspect
 from typing import ClassVar
 
 import numpy as np
 import tensorflow_datasets as tfds
+from etils import epath
 
 from dss_jax.datasets import synthetic
 
@@ -47,6 +49,12 @@ class Synthetic(tfds.core.GeneratorBasedBuilder):
       SyntheticConfig(name='species_64', variant='species', size=64),
       SyntheticConfig(name='style_domains_n3', variant='style_domains', n_style=3),
   ]
+
+  @tfds.core.utils.classproperty
+  @classmethod
+  def code_path(cls):
+    # TFDS's own lookup needs `importlib_resources` (an optional extra of etils), missing in some installs.
+    return epath.Path(inspect.getfile(cls))
 
   def _info(self):
     c = self.builder_config
