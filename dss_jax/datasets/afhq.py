@@ -50,7 +50,7 @@ CONFIGS = {
                      layout='train/{cat,dog,wild}/*.jpg and val/{cat,dog,wild}/*.jpg'),
     'v2': AfhqConfig(name='v2', description='AFHQ v2 (2021): 512 px PNG (Lanczos-resized), cat/dog/wild.',
                      domains=('cat', 'dog', 'wild'), download_target='afhq-v2-dataset',
-                     layout='train/{cat,dog,wild}/*.png and test/ (or val/){cat,dog,wild}/*.png'),
+                     layout='train/{cat,dog,wild}/*.png and test/{cat,dog,wild}/*.png (or val/)'),
     'celeba_hq': AfhqConfig(name='celeba_hq', description='CelebA-HQ as released with StarGAN v2: 1024 px JPEG.',
                             domains=('female', 'male'), download_target='celeba-hq-dataset',
                             layout='train/{female,male}/*.jpg and val/{female,male}/*.jpg'),
