@@ -15,9 +15,10 @@ Training (`create_train_iterator`), as StarGAN v2 with fresh reference pairs:
   Batches: dict(x_src [B, H, W, 3], y_src [B], x_ref, x_ref2 [B, H, W, 3], y_trg [B]); float32
   images in [-1, 1], int32 labels. Seeded: the same (data, seed, process) gives the same batches.
 
-Evaluation (`create_eval_iterator`): resize only, deterministic order (sorted by domain, then file),
-batches of config.val_batch_size (the last one may be smaller), not sharded across processes:
-dict(image, label) and, for the synthetic dataset, the true `content` and `style` factors.
+Evaluation (`create_eval_iterator`): resize only, deterministic order (by domain, then file; TFDS
+records in their stored order), batches of config.val_batch_size (the last one may be smaller), not
+sharded across processes: dict(image, label) and, for the synthetic dataset, the true `content` and
+`style` factors (read-only views of the cached split).
 
 Datasets (config.dataset): 'synthetic' (rendered in memory by `datasets.synthetic.load_split`, no
 preparation), 'folder' (config.data_dir/train/<domain>/, see `datasets.image_folder`), 'afhq' and
@@ -32,11 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from dss_jax.datasets import image_folder, synthetic
-from dss_jax.datasets.image_folder import (
-  DatasetNotFoundError,
-  DomainCountError,
-  load_image_folder,
-)
+from dss_jax.datasets.image_folder import DatasetNotFoundError, DomainCountError, load_image_folder
 
 __all__ = ['DatasetNotFoundError', 'DomainCountError', 'create_eval_iterator', 'create_train_iterator',
            'get_domains', 'load_image_folder']

@@ -1,7 +1,7 @@
 """Measures the training input pipeline's own throughput (no model), to check it outruns the training step.
 
-  python scripts/bench_input_pipeline.py --config=configs/synthetic.py
-  python scripts/bench_input_pipeline.py --config=configs/afhq.py --config.dataset=folder \
+  PYTHONPATH=. python scripts/bench_input_pipeline.py --config=configs/synthetic.py   # or pip install -e . first
+  PYTHONPATH=. python scripts/bench_input_pipeline.py --config=configs/afhq.py --config.dataset=folder \
       --config.data_dir=/path/to/root --config.num_domains=3 --config.batch_size=8
 
 Prints examples/s (one example = x_src + x_ref + x_ref2, i.e. three decoded and augmented images) and

@@ -1,6 +1,6 @@
 """Writes docs/synthetic_<variant>.png: a few test images per domain of the synthetic dataset.
 
-  python scripts/make_contact_sheets.py [--n_style=2] [--per_row=10] [--size=64] [--out_dir=docs]
+  PYTHONPATH=. python scripts/make_contact_sheets.py [--n_style=2] [--per_row=10] [--size=64] [--out_dir=docs]
 
 One row per domain (label on the left). Images are rendered at --size (64 by default, so the sheet is
 legible) and scaled up 2x with nearest-neighbour, so the anti-aliased edges are what you see.
