@@ -106,3 +106,14 @@ def test_preprocess():
   assert y.shape == (2, 299, 299, 3)
   np.testing.assert_allclose(y[0, 0, 0], (np.round(0.5 * 255) / 255 - np.array(fid.IMAGENET_MEAN))
                              / np.array(fid.IMAGENET_STD), rtol=1e-5)
+
+
+def test_preprocess_resize_matches_pil():
+  pil_image = pytest.importorskip('PIL.Image')
+  rng = np.random.default_rng(0)
+  img = rng.integers(0, 256, size=(48, 48, 3)).astype(np.uint8)
+  ref = np.asarray(pil_image.fromarray(img).resize((299, 299), pil_image.BILINEAR), np.float32)
+  ours = fid.preprocess(jnp.asarray(img[None], jnp.float32) / 127.5 - 1.0)[0]
+  ours = (np.asarray(ours) * np.array(fid.IMAGENET_STD) + np.array(fid.IMAGENET_MEAN)) * 255.0
+  assert np.max(np.abs(ours - ref)) <= 1.0 + 1e-3  # Within one 8-bit level of PIL.
+  assert np.mean(np.abs(ours - ref)) < 0.3

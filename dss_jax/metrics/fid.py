@@ -209,16 +209,19 @@ class InceptionV3(nn.Module):
 def preprocess(images, size=INCEPTION_SIZE, quantize=True):
   """Generator output -> Inception input, as the reference's eval loader.
 
-  images: [B, H, W, 3] in [-1, 1]. Denormalised to [0, 1] and clipped; with `quantize`, rounded to
-  8 bits (the reference saves PNGs and reloads them); resized to size x size (bilinear, antialiased
-  like PIL when shrinking); ImageNet mean/std. Returns [B, size, size, 3] float32.
-  Not bit-exact with PIL (which also rounds the resized image to uint8): FIDs differ in the decimals.
+  images: [B, H, W, 3] in [-1, 1]. Denormalised to [0, 1] and clipped; resized to size x size (bilinear,
+  antialiased when shrinking, as PIL); ImageNet mean/std. Returns [B, size, size, 3] float32.
+  With `quantize` (the reference saves PNGs and PIL resizes 8-bit images), the image is rounded to 8 bits
+  before and after the resize: pixels then agree with PIL's to within one 8-bit level (PIL's fixed-point
+  arithmetic rounds differently), so FIDs can differ from StarGAN v2's in the decimals.
   """
   x = jnp.clip((jnp.asarray(images, jnp.float32) + 1.0) / 2.0, 0.0, 1.0)
   if quantize:
     x = jnp.round(x * 255.0) / 255.0
   if x.shape[1:3] != (size, size):
     x = jax.image.resize(x, (x.shape[0], size, size, x.shape[3]), 'bilinear', antialias=True)
+    if quantize:
+      x = jnp.round(x * 255.0) / 255.0
   return (x - jnp.asarray(IMAGENET_MEAN)) / jnp.asarray(IMAGENET_STD)
 
 
