@@ -70,7 +70,7 @@ def test_afhq_through_the_input_pipeline(afhq_v1):
   config.img_size, config.batch_size, config.val_batch_size = 16, 6, 2
   assert ip.get_domains(config) == ['cat', 'dog', 'wild']
   it = ip.create_train_iterator(config, seed=0)
-  batches = [next(it) for _ in range(20)]
+  batches = [next(it) for _ in range(8)]
   for b in batches:
     assert b['x_src'].shape == (6, 16, 16, 3) and -1 <= b['x_ref'].min() and b['x_ref2'].max() <= 1
     np.testing.assert_array_equal(b['x_src'].mean(axis=(1, 2)).argmax(-1), b['y_src'])
