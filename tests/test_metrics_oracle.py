@@ -62,3 +62,22 @@ def test_oracle_cache(tmp_path, trained, test_data, monkeypatch):
   np.testing.assert_array_equal(first['meta']['style_mean'], second['meta']['style_mean'])
   oracle_lib.get_oracle(str(tmp_path / 'cache'), per_domain=4, steps=2)
   assert len(calls) == 2  # Another setting is another oracle.
+
+
+def test_latent_guided_quality_of_a_perfect_generator(trained, test_data):
+  """render(source content, a style drawn from p(s | u)) read by the oracle: near-perfect scores."""
+  rng = np.random.default_rng(0)
+  n = len(test_data['label'])
+  target = rng.integers(0, 5, n)
+  _, style = synthetic.sample_factors(rng, target, n_style=2)
+  images = synthetic.render(test_data['content'], style)
+  q = oracle_lib.latent_guided_quality(oracle_lib.oracle_predict(trained, images), target, test_data['content'],
+                                       test_data['style'], test_data['label'])
+  assert q['domain_accuracy'] > oracle_lib.bayes_domain_accuracy(style, target) - 0.1
+  assert q['content_corr']['x'] > 0.9 and q['content_corr']['y'] > 0.9
+  assert q['style_wasserstein_mean'] < 0.05
+  # Ignoring the target style (always the source's own style) is caught by the Wasserstein distance.
+  wrong = oracle_lib.latent_guided_quality(oracle_lib.oracle_predict(trained, test_data['image']), target,
+                                           test_data['content'], test_data['style'], test_data['label'])
+  assert wrong['style_wasserstein_mean'] > 2 * q['style_wasserstein_mean']
+  assert wrong['domain_accuracy'] < 0.5

@@ -13,8 +13,8 @@ every image's domain: the ceiling is the Bayes accuracy from the true style (`ba
 about 0.9 for n_style = 2). Compare generated-image accuracy with the oracle's accuracy on real test
 images, not with 1. In `species` the domain is the shape and the ceiling is 1.
 
-Trained once and cached as a file in a directory (`get_oracle`); training takes about a minute on a
-laptop CPU at the default size.
+Trained once and cached as a file in a directory (`get_oracle`); at the defaults (10k images, 1,500 steps,
+width 16) training takes about 1.5-2.5 minutes on a 2-core CPU and reads shape at ~0.93, style at r ~0.99.
 """
 
 import hashlib
@@ -36,7 +36,7 @@ class OracleCNN(nn.Module):
 
   num_domains: int
   n_style: int
-  width: int = 32
+  width: int = 16
 
   @nn.compact
   def __call__(self, x):
@@ -86,7 +86,7 @@ def _init_params(model, sample, seed):
 
 
 def train_oracle(images, labels, content, style, steps=1500, seed=0, num_domains=None, batch_size=64,
-                 learning_rate=2e-3, width=32):
+                 learning_rate=2e-3, width=16):
   """Trains the oracle on clean images; returns the oracle (dict of 'params' and 'meta').
 
   images: [N, H, W, 3] in [-1, 1]; labels: [N] domains; content: [N, 5] (synthetic.CONTENT_NAMES);
@@ -211,3 +211,35 @@ def bayes_domain_accuracy(style, labels, n_style=2):
   k = synthetic.num_domains(n_style)
   logp = np.stack([synthetic.style_log_prob(style, np.full(len(style), u), n_style) for u in range(k)], axis=1)
   return float(np.mean(logp.argmax(1) == np.asarray(labels)))
+
+
+ROTATION_INVARIANT_SHAPES = (0, 4)  # circle, ring: rotation does not show.
+
+
+def latent_guided_quality(readings, target_labels, source_content, true_style, true_labels):
+  """Latent-guided outputs as the oracle reads them, against what they should be.
+
+  readings: `oracle_predict` on generated images G(x_src, F(z, u)); target_labels: [N] the u asked for;
+  source_content: [N, 5] true content of the sources; true_style, true_labels: [M, n], [M] true styles
+  of real images (p(s | u) samples). Returns dict(domain_accuracy, shape_accuracy,
+  content_corr {x, y, size}: Pearson r of source vs read content, rotation_agreement: mean
+  cos(2 pi (read - source rotation)) over shapes whose rotation shows (1 = kept, 0 = random),
+  style_wasserstein {u: per-factor [n]} and style_wasserstein_mean).
+  """
+  from dss_jax.metrics import identifiability
+
+  target_labels = np.asarray(target_labels)
+  src = np.asarray(source_content, np.float64)
+  read = readings['content']
+  corr = identifiability.content_preservation(src[:, 1:4], read[:, 1:4])
+  shows = ~np.isin(src[:, 0].round(), ROTATION_INVARIANT_SHAPES)
+  rot = float(np.mean(np.cos(2 * np.pi * (read[shows, 4] - src[shows, 4])))) if shows.any() else float('nan')
+  true_style, true_labels = np.asarray(true_style), np.asarray(true_labels)
+  wd = {int(u): identifiability.style_wasserstein(readings['style'][target_labels == u],
+                                                  true_style[true_labels == u])['per_factor']
+        for u in np.unique(target_labels)}
+  return {'domain_accuracy': float(np.mean(readings['domain'] == target_labels)),
+          'shape_accuracy': float(np.mean(readings['shape'] == src[:, 0].round())),
+          'content_corr': {'x': float(corr[0]), 'y': float(corr[1]), 'size': float(corr[2])},
+          'rotation_agreement': rot, 'style_wasserstein': wd,
+          'style_wasserstein_mean': float(np.mean([w.mean() for w in wd.values()]))}
