@@ -117,3 +117,13 @@ def test_preprocess_resize_matches_pil():
   ours = (np.asarray(ours) * np.array(fid.IMAGENET_STD) + np.array(fid.IMAGENET_MEAN)) * 255.0
   assert np.max(np.abs(ours - ref)) <= 1.0 + 1e-3  # Within one 8-bit level of PIL.
   assert np.mean(np.abs(ours - ref)) < 0.3
+
+
+def test_inception_features_batching(monkeypatch):
+  """Batches (the last one padded to the compiled shape) come back in order, without the padding."""
+  monkeypatch.setattr(fid, '_features', lambda variables, x: jnp.repeat(x[:, :1, 0, 0], fid.FEATURE_DIM, axis=1))
+  images = np.arange(7, dtype=np.float32)[:, None, None, None] * np.ones((7, 4, 4, 3), np.float32)
+  out = fid.inception_features(None, images, batch_size=3)
+  assert out.shape == (7, fid.FEATURE_DIM)
+  np.testing.assert_array_equal(out[:, 0], np.arange(7))
+  assert fid.inception_features(None, images[:0]).shape == (0, fid.FEATURE_DIM)

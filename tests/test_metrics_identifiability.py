@@ -171,3 +171,11 @@ def test_style_wasserstein_and_content_preservation():
   np.testing.assert_allclose(out['per_factor'], [0.1, 0.0], atol=1e-12)
   np.testing.assert_allclose(ident.content_preservation(s, 2 * s + 1), [1.0, 1.0])
   assert np.all(np.abs(ident.content_preservation(s, s[rng.permutation(1000)])) < 0.1)
+
+
+def test_counterfactual_with_baselines(pairs):
+  gen = synthetic.render(pairs['content'], pairs['style'])
+  out = ident.counterfactual_with_baselines(gen, pairs['source'], pairs['reference'], pairs['truth'],
+                                            pairs['true_mask'])
+  assert set(out) == {'model', 'copy_source', 'copy_reference', 'flat_reference_background'}
+  assert out['model']['l1'] == 0.0 and out['model']['iou'] > 0.8  # Estimated vs rendered mask.

@@ -204,6 +204,17 @@ def trivial_baselines(source, reference, truth, true_mask, source_mask=None, ref
   }
 
 
+def counterfactual_with_baselines(generated, source, reference, truth, true_mask, gen_mask=None):
+  """The model's `counterfactual_error` beside the `trivial_baselines`, in one dict.
+
+  generated: G(x_src, E(x_ref)) [N, H, W, 3]; gen_mask defaults to `estimate_object_mask(generated)`.
+  Returns {'model': ..., 'copy_source': ..., 'copy_reference': ..., 'flat_reference_background': ...}.
+  """
+  gen_mask = estimate_object_mask(generated) if gen_mask is None else gen_mask
+  return {'model': counterfactual_error(generated, truth, gen_mask, true_mask),
+          **trivial_baselines(source, reference, truth, true_mask)}
+
+
 # ------------------------------------------------------------------------------------------ unification
 
 
