@@ -18,6 +18,7 @@ Images are [N, H, W, 3] in [-1, 1]; masks [N, H, W] in [0, 1]; factors and codes
 
 import numpy as np
 import scipy.optimize
+import scipy.spatial
 import scipy.stats
 from sklearn import ensemble, linear_model, model_selection, neural_network, preprocessing
 
@@ -276,9 +277,7 @@ def smoothness(codes, codes_aug, max_pairs_n=2000, seed=0):
   sub = codes
   if len(codes) > max_pairs_n:
     sub = codes[np.random.default_rng(seed).choice(len(codes), max_pairs_n, replace=False)]
-  diff = np.linalg.norm(sub[:, None] - sub[None], axis=-1)
-  n = len(sub)
-  den = diff.sum() / (n * (n - 1)) if n > 1 else 0.0
+  den = scipy.spatial.distance.pdist(sub).mean() if len(sub) > 1 else 0.0
   return float(num / den) if den > 0 else float('nan')
 
 
