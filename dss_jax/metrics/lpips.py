@@ -73,7 +73,26 @@ def lpips(params, images1, images2):
   return lpips_from_features(f1, f2, params['linear'])
 
 
-_lpips_jit = jax.jit(lpips)
+@jax.jit
+def _pairwise(params, outputs):
+  m, b = outputs.shape[:2]
+  x = scale_input(outputs.reshape(m * b, *outputs.shape[2:]))
+  feats = AlexNetFeatures().apply({'params': params['alexnet']}, x)
+  feats = [normalize_channels(f).reshape(m, b, *f.shape[1:]) for f in feats]
+  pairs = jnp.asarray(list(itertools.combinations(range(m), 2)), jnp.int32).reshape(-1, 2)
+
+  def one_pair(ij):  # lax.map: one compiled body, pairs evaluated in sequence (bounded memory).
+    return lpips_from_features([f[ij[0]] for f in feats], [f[ij[1]] for f in feats], params['linear'])
+
+  return jax.lax.map(one_pair, pairs)  # [M(M-1)/2, B]
+
+
+def pairwise_lpips(params, outputs):
+  """LPIPS of every pair among M outputs per source: outputs [M, B, H, W, 3] in [-1, 1] -> [M(M-1)/2, B].
+
+  Pairs in itertools.combinations order; features are computed once per output (M passes, not M(M-1)).
+  """
+  return _pairwise(params, jnp.asarray(outputs))
 
 
 def mean_pairwise_lpips(params, outputs):
@@ -81,9 +100,7 @@ def mean_pairwise_lpips(params, outputs):
 
   Mean over the M(M-1)/2 pairs (45 for M = 10) and the batch, as the reference.
   """
-  outputs = jnp.asarray(outputs)
-  values = [_lpips_jit(params, outputs[i], outputs[j]) for i, j in itertools.combinations(range(len(outputs)), 2)]
-  return float(jnp.mean(jnp.stack(values)))
+  return float(jnp.mean(pairwise_lpips(params, outputs)))
 
 
 def init_params(seed=0):
