@@ -17,7 +17,8 @@ setuptools.setup(
         'distrax>=0.1.9',
         'tfp-nightly>=0.26.0.dev20261027',  # distrax 0.1.9 needs a TFP that knows this jax.
         'orbax-checkpoint>=0.12.8',
-        'tensorflow-cpu>=2.21',
+        'tensorflow>=2.21',
+        'tf-keras>=2.21',  # TFP (under distrax) insists on it whenever TensorFlow is imported first.
         'tensorflow-datasets>=4.9.10',
         'ml-collections>=1.0',
         'clu>=0.0.12',

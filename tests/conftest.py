@@ -5,13 +5,19 @@ Compile time dominates on CPU, so tests share the tiny config and the jitted fun
 
 import os
 import pathlib
+import tempfile
 
-# Two host devices so the sharded-step test can build a 2-device mesh (must precede importing jax).
-os.environ.setdefault('XLA_FLAGS', '--xla_force_host_platform_device_count=2')
+# Two host devices so the sharded-step test can build a 2-device mesh, and LLVM's cheapest optimisation
+# level: it quarters compile time, and tests run few steps (must precede importing jax).
+os.environ.setdefault('XLA_FLAGS', '--xla_force_host_platform_device_count=2 --xla_backend_optimization_level=0')
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
+
+# Identical computations compiled by different tests (or an earlier run) are read from disk.
+jax.config.update('jax_compilation_cache_dir', os.path.join(tempfile.gettempdir(), 'dss_jax_test_jit_cache'))
+jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / 'shared' / 'data' / 'representative'

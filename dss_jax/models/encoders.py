@@ -32,7 +32,7 @@ class Trunk(nn.Module):
 
 
 class StyleEncoder(nn.Module):
-  """E(x, u): x [B, H, W, 3], y [B] int -> s [B, style_dim] (float32)."""
+  """E(x, u): x [B, H, W, 3], y [B] int -> s [B, style_dim] (float32); y=None: every head, [B, K, style_dim]."""
   img_size: int
   num_domains: int
   style_dim: int = 64
@@ -41,12 +41,12 @@ class StyleEncoder(nn.Module):
   dtype: layers.Dtype = jnp.float32
 
   @nn.compact
-  def __call__(self, x, y):
+  def __call__(self, x, y=None):
     h = Trunk(self.img_size, self.dim_in, self.max_conv_dim, self.dtype, name='trunk')(x)
     # K heads Linear(C -> style_dim) as one Dense(C -> K * style_dim): the same parameters.
     s = layers.dense(self.num_domains * self.style_dim, dtype=self.dtype, name='heads')(h)
     s = s.reshape((-1, self.num_domains, self.style_dim)).astype(jnp.float32)
-    return layers.gather_domain(s, y)
+    return s if y is None else layers.gather_domain(s, y)
 
 
 class Discriminator(nn.Module):

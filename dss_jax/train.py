@@ -1,0 +1,173 @@
+"""The training loop: `train_and_evaluate(config, workdir)`.
+
+All I/O lives here (data, logging, image grids, checkpoints); the step itself is the pure
+`train_step.train_step`, jitted over a ('data',) device mesh: parameters replicated, batch sharded.
+The same code runs on one CPU, several GPUs or a TPU pod slice (launch every process with
+`--distributed`, which calls `jax.distributed.initialize()`).
+
+Rerunning the same command resumes from the latest checkpoint in the workdir.
+"""
+
+import functools
+import os
+import time
+
+import jax
+import numpy as np
+from absl import logging
+from clu import metric_writers, periodic_actions
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from dss_jax import checkpoint, images, models
+from dss_jax.train_step import TrainState, init_state, sample_step, train_step
+
+GRID_ROWS = 8
+
+
+class DivergedError(FloatingPointError):
+  """A loss or gradient became NaN or infinite."""
+
+
+def create_mesh() -> Mesh:
+  return Mesh(np.array(jax.devices()), ('data',))
+
+
+def shardings(mesh: Mesh):
+  """(replicated, batch-sharded) shardings of the mesh."""
+  return NamedSharding(mesh, P()), NamedSharding(mesh, P('data'))
+
+
+def create_train_state(config, rng, mesh: Mesh | None = None, nets: models.Models | None = None) -> TrainState:
+  """The initial state, initialised under jit directly into its (replicated) sharding."""
+  nets = nets or models.build(config)
+  replicated, _ = shardings(mesh or create_mesh())
+  return jax.jit(functools.partial(init_state, config, nets), out_shardings=replicated)(rng)
+
+
+_STEP_CACHE = {}
+
+
+def make_train_step(config, mesh: Mesh):
+  """The jitted, sharded iteration: (state, batch, rng) -> (state, metrics); the input state is donated.
+
+  One jitted function per (config, mesh), so repeated runs in one process (tests, notebooks, resume)
+  compile once.
+  """
+  key = (config.to_json_best_effort(sort_keys=True), tuple(mesh.devices.flat))
+  if key not in _STEP_CACHE:
+    replicated, sharded = shardings(mesh)
+    _STEP_CACHE[key] = jax.jit(functools.partial(train_step, config=config, nets=models.build(config)),
+                               in_shardings=(replicated, sharded, replicated),
+                               out_shardings=(replicated, replicated), donate_argnums=(0,))
+  return _STEP_CACHE[key]
+
+
+def global_batch(batch, mesh: Mesh):
+  """This process's numpy batch -> global arrays sharded along 'data'."""
+  _, sharded = shardings(mesh)
+  return {k: jax.make_array_from_process_local_data(sharded, np.asarray(v)) for k, v in batch.items()}
+
+
+def _check_finite(history, first_step, workdir, mngr):
+  for offset, metrics in enumerate(history):
+    if bool(metrics['finite']):
+      continue
+    bad = sorted(k for k, v in metrics.items() if k != 'finite' and not np.all(np.isfinite(v)))
+    last = mngr.latest_step()
+    kept = (f'The last good checkpoint (step {last}) is kept in {checkpoint.checkpoint_dir(workdir)}; '
+            'rerunning the command resumes from it.' if last is not None else 'No checkpoint had been written yet.')
+    raise DivergedError(
+        f'Training diverged at step {first_step + offset}: {", ".join(bad)} became NaN or infinite '
+        f'(the update of that step was not applied). {kept} Consider a lower learning rate (--config.lr) or a '
+        'larger R1 weight (--config.lambda_reg), and check the input images.')
+
+
+def _mean_scalars(history):
+  keys = [k for k in history[0] if k != 'finite']
+  return {k: float(np.mean([np.asarray(m[k]) for m in history])) for k in keys}
+
+
+def _flat(d, prefix=''):
+  out = {}
+  for k, v in d.items():
+    if isinstance(v, dict):
+      out.update(_flat(v, f'{prefix}{k}.'))
+    else:
+      out[f'{prefix}{k}'] = v
+  return out
+
+
+def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainState:
+  """Trains DSS (or the StarGAN v2 baseline) for config.total_iters iterations; returns the final state.
+
+  train_iterator: optional iterator of numpy batches (tests); by default the config's dataset.
+  """
+  from dss_jax import input_pipeline  # TensorFlow is imported only when data is needed.
+
+  workdir = os.path.abspath(workdir)
+  if jax.process_index() == 0:
+    checkpoint.check_config(workdir, config)
+  nets = models.build(config)
+  mesh = create_mesh()
+  if config.batch_size % mesh.size:
+    raise ValueError(f'config.batch_size ({config.batch_size}) must be divisible by the number of devices '
+                     f'({mesh.size}).')
+  init_rng, step_rng = jax.random.split(jax.random.key(config.seed))
+  state = create_train_state(config, init_rng, mesh, nets)
+  mngr = checkpoint.manager(workdir, config.keep_checkpoints)
+  restored = checkpoint.restore(mngr, state)
+  if restored is not None:
+    state = restored
+    logging.info('Resumed from the checkpoint of step %d in %s.', int(state.step), workdir)
+  start = int(jax.device_get(state.step))
+
+  writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
+  if start == 0:
+    writer.write_hparams({k: v for k, v in _flat(config.to_dict()).items() if isinstance(v, (int, float, str, bool))})
+  step_fn = make_train_step(config, mesh)
+  sample_fn = jax.jit(functools.partial(sample_step, nets=nets))
+  if train_iterator is None:
+    # Seeded by the start step: a resumed run continues with fresh batches instead of replaying old ones.
+    train_iterator = input_pipeline.create_train_iterator(config, seed=config.seed + start)
+    grid_batch = next(input_pipeline.create_train_iterator(config, seed=config.seed))
+  else:
+    grid_batch = next(train_iterator)
+  grid_batch = {k: v[:GRID_ROWS] for k, v in grid_batch.items()}
+  grid_z = jax.random.normal(jax.random.key(config.seed + 1), (len(grid_batch['y_trg']), models.latent_dim(config)))
+
+  def write_grid(step):
+    ref, lat = jax.device_get(sample_fn(state.ema, grid_batch['x_src'], grid_batch['x_ref'], grid_batch['y_trg'],
+                                        grid_z))
+    rows = [[grid_batch['x_src'][i], grid_batch['x_ref'][i], ref[i], lat[i]] for i in range(len(ref))]
+    picture = images.grid(rows)
+    if jax.process_index() == 0:
+      images.save_png(os.path.join(workdir, 'samples', f'{step:06d}.png'), picture)
+    writer.write_images(step, {'samples/source|reference|reference-guided|latent-guided': picture[None]})
+
+  report = periodic_actions.ReportProgress(num_train_steps=config.total_iters, writer=writer)
+  history, history_start, t0 = [], start, time.time()
+  if start >= config.total_iters:
+    logging.info('Nothing to do: the workdir already holds step %d of %d.', start, config.total_iters)
+  for step in range(start, config.total_iters):
+    batch = global_batch(next(train_iterator), mesh)
+    with jax.profiler.StepTraceAnnotation('train', step_num=step):
+      state, metrics = step_fn(state, batch, step_rng)
+    history.append(metrics)
+    done = step + 1
+    report(done)
+    last = done == config.total_iters
+    save_now = done % config.checkpoint_every == 0 or last
+    if done % config.log_every == 0 or save_now:
+      host = jax.device_get(history)
+      _check_finite(host, history_start, workdir, mngr)
+      writer.write_scalars(done, _mean_scalars(host))
+      history, history_start = [], done
+    if done % config.sample_every == 0 or last:
+      write_grid(done)
+    if save_now:
+      checkpoint.save(mngr, state)
+  mngr.wait_until_finished()
+  writer.flush()
+  logging.info('Trained %d iterations in %.1f s.', config.total_iters - start, time.time() - t0)
+  return state
