@@ -29,7 +29,8 @@ PyTree = Any
 @flax.struct.dataclass
 class TrainState:
   step: jax.Array
-  params: PyTree  # {'generator': G, 'style': {'mapping', 'style_encoder'}, 'discriminator': {'discriminator', 'style_discriminator'}}
+  # {'generator': G, 'style': {'mapping', 'style_encoder'}, 'discriminator': {'discriminator', 'style_discriminator'}}
+  params: PyTree
   ema: PyTree  # {'generator': G, 'style': {...}}: the copies used for sampling and evaluation.
   opt_state: PyTree  # {'generator', 'style', 'discriminator'}
 

@@ -353,3 +353,34 @@ def test_missing_torch_says_how_to_install(monkeypatch, tmp_path):
   monkeypatch.setitem(__import__('sys').modules, 'torch', None)
   with pytest.raises(ImportError, match=r'pip install -e \.\[torch\]'):
     sg2.load_torch_checkpoint(tmp_path / 'x.ckpt')
+
+
+def test_import_to_workdir_writes_a_restorable_training_state(afhq_like, tmp_path):
+  """Fine-tuning StarGAN v2 into DSS: EMA file -> ema; nets file -> params and D; the flow and D_s stay fresh.
+
+  One config only: building the training state compiles every network's init (the slow part here).
+  """
+  pytest.importorskip('dss_jax.train', reason='the training state is not there yet')
+  from dss_jax import checkpoint
+  _, nets = afhq_like
+  config = tiny_config(arg='')  # DSS: flow mapping.
+  ema_nets = torch_nets(config, seed=10)
+  torch.save({k: ema_nets[k].state_dict() for k in ('generator', 'mapping_network', 'style_encoder')},
+             tmp_path / 'ema.ckpt')
+  torch.save({k: v.state_dict() for k, v in nets.items()}, tmp_path / 'nets.ckpt')
+  written = sg2.import_to_workdir(config, tmp_path / 'ema.ckpt', tmp_path / 'run', tmp_path / 'nets.ckpt')
+
+  state = checkpoint.restore(checkpoint.manager(str(tmp_path / 'run')), written)
+  want_ema, want_raw = sg2.convert(state_dicts(ema_nets), config), sg2.convert(state_dicts(nets), config)
+  same = lambda a, b: jax.tree_util.tree_map(np.testing.assert_array_equal, a, b)
+  assert int(state.step) == 0
+  same(state.ema['generator'], want_ema['generator'])
+  same(state.params['generator'], want_raw['generator'])
+  same(state.ema['style']['style_encoder'], want_ema['style_encoder'])
+  same(state.params['style']['style_encoder'], want_raw['style_encoder'])
+  same(state.params['discriminator']['discriminator'], want_raw['discriminator'])
+  # The flow is fresh: its conditioner's last layer is zero-initialised (identity flow).
+  assert not np.any(np.asarray(state.params['style']['mapping']['cond_out']['kernel']))
+  same(state.ema['style']['mapping'], state.params['style']['mapping'])
+  with pytest.raises(ValueError, match='already holds checkpoints'):
+    sg2.import_to_workdir(config, tmp_path / 'ema.ckpt', tmp_path / 'run')

@@ -22,12 +22,14 @@ uses; the FAN landmark network ('fan'), which dss_jax does not ship.
 """
 
 import math
+import os
 import re
 
 import jax
 import numpy as np
-from absl import logging
+from absl import app, flags, logging
 from flax import traverse_util
+from ml_collections import config_flags
 
 # Official state-dict name -> our network name.
 NETWORKS = {'generator': 'generator', 'mapping_network': 'mapping', 'style_encoder': 'style_encoder',
@@ -267,3 +269,91 @@ def load_torch_checkpoint(path):
       state = {k[len('module.'):]: v for k, v in state.items()}
     out[name] = {k: v.detach().cpu().float().numpy() for k, v in state.items()}
   return out
+
+
+# ------------------------------------------------------------------ writing a dss_jax workdir
+
+def _put(fresh, imported):
+  """Imported numpy tree -> arrays with the fresh tree's dtypes and shardings (same structure)."""
+  if jax.tree_util.tree_structure(fresh) != jax.tree_util.tree_structure(imported):
+    raise ValueError('Internal error: the imported tree does not have the structure of the training state.')
+  return jax.tree_util.tree_map(lambda f, x: jax.device_put(np.asarray(x, f.dtype), f.sharding), fresh, imported)
+
+
+def _require(converted, path, config):
+  needed = ['generator', 'style_encoder'] + (['mapping'] if config.mapping == 'mlp' else [])
+  missing = [n for n in needed if n not in converted]
+  if missing:
+    raise ValueError(f'{path} has no {missing}: pass an official *_nets_ema.ckpt (or *_nets.ckpt) file.')
+
+
+def import_to_workdir(config, ckpt, workdir, ckpt_nets=None):
+  """Writes a step-0 Orbax checkpoint of the whole training state into `workdir`; returns the state.
+
+  ckpt (`*_nets_ema.ckpt`) fills the EMA copies and, unless ckpt_nets is given, the trained
+  parameters too, of G, E and (config.mapping 'mlp') F. ckpt_nets (`*_nets.ckpt`) fills the trained
+  parameters and D. What is not in the files stays freshly initialised (seeded by config.seed, as a
+  new run): D without a `*_nets.ckpt`, the style discriminator D_s, the flow when config.mapping is
+  'flow', and the optimizer states. Training in that workdir then fine-tunes from the import.
+  """
+  from dss_jax import checkpoint, train  # Lazy: the conversion itself needs neither.
+
+  ema = convert(load_torch_checkpoint(ckpt), config)
+  _require(ema, ckpt, config)
+  raw = None
+  if ckpt_nets:
+    raw = convert(load_torch_checkpoint(ckpt_nets), config)
+    _require(raw, ckpt_nets, config)
+  elif 'discriminator' in ema:
+    logging.info('%s holds a discriminator: using it.', ckpt)
+    raw = ema
+  workdir = os.path.abspath(workdir)
+  mngr = checkpoint.manager(workdir, config.keep_checkpoints)
+  if mngr.latest_step() is not None:
+    raise ValueError(f'{workdir} already holds checkpoints (step {mngr.latest_step()}); import into a fresh '
+                     '--workdir so that no run is overwritten.')
+  checkpoint.check_config(workdir, config)
+
+  init_rng, _ = jax.random.split(jax.random.key(config.seed))  # The key a fresh run initialises with.
+  state = train.create_train_state(config, init_rng)
+  params = jax.tree_util.tree_map(lambda x: x, state.params)  # Fresh dict containers, same leaves.
+  ema_tree = jax.tree_util.tree_map(lambda x: x, state.ema)
+  trained = raw if raw is not None else ema
+  params['generator'] = _put(state.params['generator'], trained['generator'])
+  ema_tree['generator'] = _put(state.ema['generator'], ema['generator'])
+  for name in ('style_encoder', 'mapping'):
+    if name in ema:
+      params['style'][name] = _put(state.params['style'][name], trained[name])
+      ema_tree['style'][name] = _put(state.ema['style'][name], ema[name])
+  if config.mapping == 'flow':
+    logging.info('The DSS flow mapping starts fresh (identity at init): fine-tune to fit it.')
+  if raw is not None and 'discriminator' in raw:
+    params['discriminator']['discriminator'] = _put(state.params['discriminator']['discriminator'],
+                                                    raw['discriminator'])
+    logging.info('Discriminator imported from %s.', ckpt_nets or ckpt)
+  else:
+    logging.info('No discriminator in the files (the official release has only *_nets_ema.ckpt): D stays '
+                 'freshly initialised; train it for a while before trusting fine-tuning.')
+  logging.info('Fresh: the style discriminator D_s and all optimizer states; step 0.')
+  state = state.replace(params=params, ema=ema_tree)
+  checkpoint.save(mngr, state, force=True)
+  mngr.wait_until_finished()
+  logging.info('Wrote the imported state to %s.', checkpoint.checkpoint_dir(workdir))
+  return state
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  import_to_workdir(FLAGS.config, FLAGS.ckpt, FLAGS.workdir, FLAGS.ckpt_nets)
+
+
+if __name__ == '__main__':
+  FLAGS = flags.FLAGS
+  config_flags.DEFINE_config_file('config', None, 'Target config, e.g. configs/afhq.py:stargan_v2.', lock_config=True)
+  flags.DEFINE_string('ckpt', None, 'Official *_nets_ema.ckpt (G, F, E EMA weights).')
+  flags.DEFINE_string('ckpt_nets', None, 'Optional official *_nets.ckpt (trained G, F, E and the discriminator).')
+  flags.DEFINE_string('workdir', None, 'Fresh dss_jax workdir to write the Orbax checkpoint into.')
+  flags.mark_flags_as_required(['config', 'ckpt', 'workdir'])
+  logging.set_verbosity(logging.INFO)
+  app.run(main)
