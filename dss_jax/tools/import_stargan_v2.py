@@ -349,6 +349,8 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  # Flags are defined only when run as a program, so importing this module next to dss_jax.main (which
+  # defines --config and --workdir too) never raises DuplicateFlagError.
   FLAGS = flags.FLAGS
   config_flags.DEFINE_config_file('config', None, 'Target config, e.g. configs/afhq.py:stargan_v2.', lock_config=True)
   flags.DEFINE_string('ckpt', None, 'Official *_nets_ema.ckpt (G, F, E EMA weights).')
