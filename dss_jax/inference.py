@@ -1,0 +1,379 @@
+"""Inference API: load a trained model (its EMA weights) and translate numpy images.
+
+One code path for `--mode=sample`, `--mode=eval` and the notebooks:
+
+  from dss_jax import inference
+  translator = inference.Translator.from_workdir('runs/demo')       # latest checkpoint, EMA weights
+  out = translator.translate(images, 'domain2', reference=refs)     # or z=..., style=..., or nothing: random z
+
+Images are numpy float arrays [B, H, W, 3] in [-1, 1] (H = W = config.img_size); outputs are numpy too.
+A domain is given by index or by name (`translator.domains`), one for the whole batch or one per image.
+
+Style codes come from three places: a reference image (`encode_style`), the mapping network
+(`sample_style`, `style_from_z`) or the caller (`style=`). With the DSS flow the mapping is a bijection,
+so a reference's code has a Gaussian coordinate too (`reference_to_z`, `style_to_z`): truncation and
+interpolation of reference styles happen in that z space (`truncate`, `interpolate(space='z')`).
+Truncation follows StarGAN v2 for the MLP mapping (s_avg + psi (s - s_avg), s_avg the mean of F over
+10,000 z) and is z * psi in Gaussian space for the flow (psi = 0 gives the code of z = 0).
+
+Apply functions are jitted once per network configuration and cached; batches are cut into chunks of
+`batch_size` and the last one is padded, so every call of a given size reuses one compiled program.
+"""
+
+import functools
+import json
+import os
+from collections.abc import Sequence
+
+import jax
+import ml_collections
+import numpy as np
+
+from dss_jax import checkpoint, models
+
+S_AVG_SAMPLES = 10_000  # z samples for the MLP mapping's mean style (StarGAN v2's truncation trick).
+
+
+class FlowRequiredError(ValueError):
+  """An operation needs the invertible DSS flow mapping, but the model uses StarGAN v2's MLP."""
+
+
+# ------------------------------------------------------------------------------------------ jitted functions
+
+
+@functools.lru_cache(maxsize=16)
+def _apply_fns(nets: models.Models):
+  """Jitted apply functions of one set of networks (Flax modules are hashable): compiled once per shape."""
+  g = nets.generator
+  return {
+      'generate': jax.jit(lambda p, x, s: g.apply({'params': p}, x, s)),
+      'style': jax.jit(lambda p, x, y: nets.style_encoder.apply({'params': p}, x, y)),
+      'map': jax.jit(lambda p, z, y: nets.mapping.apply({'params': p}, z, y)),
+      'inverse': jax.jit(lambda p, s, y: nets.mapping.apply({'params': p}, s, y, method=models.FlowMapping.inverse)),
+  }
+
+
+def _batched(fn, batch_size: int, *arrays):
+  """fn over chunks of batch_size along axis 0 (last chunk padded by repetition: one compiled shape)."""
+  n = len(arrays[0])
+  if n <= batch_size:
+    return np.asarray(fn(*arrays))
+  outs = []
+  for start in range(0, n, batch_size):
+    chunk = [a[start:start + batch_size] for a in arrays]
+    m = len(chunk[0])
+    if m < batch_size:
+      chunk = [np.concatenate([c, np.repeat(c[-1:], batch_size - m, axis=0)]) for c in chunk]
+    outs.append(np.asarray(fn(*chunk))[:m])
+  return np.concatenate(outs)
+
+
+# ------------------------------------------------------------------------------------------ loading
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  """The config a run was trained with (<workdir>/config.json)."""
+  path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(path):
+    raise FileNotFoundError(f'No config.json in {workdir!r}: is it a dss_jax workdir (written by training or by '
+                            'tools.import_stargan_v2)? Pass the config explicitly otherwise.')
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def split_checkpoint_path(path: str) -> tuple[str, int | None]:
+  """A workdir, or a checkpoint folder <workdir>/checkpoints/<step> -> (workdir, step or None)."""
+  path = os.path.abspath(path.rstrip('/'))
+  base, parent = os.path.basename(path), os.path.dirname(path)
+  if base.isdigit() and os.path.basename(parent) == 'checkpoints':
+    return os.path.dirname(parent), int(base)
+  return path, None
+
+
+def restore_ema(config, workdir: str, step: int | None = None):
+  """(EMA parameters {'generator', 'style'}, step) of a workdir's checkpoint (the latest when step is None).
+
+  Raises checkpoint.ConfigMismatchError when `config` has other network shapes than the run, and
+  FileNotFoundError when the workdir holds no checkpoint.
+  """
+  from dss_jax import train_step  # The state's structure; no TensorFlow.
+
+  workdir = os.path.abspath(workdir)
+  if os.path.exists(os.path.join(workdir, 'config.json')):
+    checkpoint.check_config(workdir, config)  # Compares only (never writes when the file exists).
+  mngr = checkpoint.manager(workdir, keep=config.get('keep_checkpoints', 3))
+  steps = mngr.all_steps()
+  if not steps:
+    raise FileNotFoundError(f'No checkpoint in {checkpoint.checkpoint_dir(workdir)}: train first '
+                            f'(python -m dss_jax.main --config=... --workdir={workdir}).')
+  if step is not None and step not in steps:
+    raise FileNotFoundError(f'No checkpoint of step {step} in {checkpoint.checkpoint_dir(workdir)} '
+                            f'(it has {sorted(steps)}).')
+  nets = models.build(config)
+  abstract = jax.eval_shape(functools.partial(train_step.init_state, config, nets), jax.random.key(0))
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), abstract)
+  try:
+    state = checkpoint.restore(mngr, abstract, step)
+  except (ValueError, KeyError) as e:  # Shapes or structure differ although config.json agreed (or is absent).
+    raise checkpoint.ConfigMismatchError(
+        f'The checkpoint in {workdir} does not fit the networks of the given config ({type(e).__name__}: '
+        f'{str(e)[:300]}). Use the config that wrote it (or omit it to read {workdir}/config.json).') from e
+  return state.ema, int(state.step)
+
+
+def _domain_names(config) -> list[str]:
+  """Domain names in label order; 'domain<k>' when they cannot be read (e.g. a folder dataset not present)."""
+  try:
+    if config.dataset == 'synthetic':  # No TensorFlow needed.
+      from dss_jax.datasets import synthetic
+      names = synthetic.domain_names(config.synthetic.n_style, config.dataset_config or 'style_domains')
+    else:
+      from dss_jax.input_pipeline import get_domains  # Imports TensorFlow; folder datasets need the data.
+      names = get_domains(config)
+    if len(names) == config.num_domains:
+      return list(names)
+  except Exception:  # noqa: BLE001 - names are a convenience: without the data, indices still work.
+    pass
+  return [f'domain{k}' for k in range(config.num_domains)]
+
+
+# ------------------------------------------------------------------------------------------ the API
+
+
+class Translator:
+  """A trained DSS (or StarGAN v2) model's EMA networks, on numpy arrays.
+
+  Attributes: config, params ({'generator', 'style': {'mapping', 'style_encoder'}}), domains (names in
+  label order), step (the checkpoint's step, or None), batch_size (chunk size of every call).
+  """
+
+  def __init__(self, config, params, domains: Sequence[str] | None = None, step: int | None = None,
+               batch_size: int | None = None):
+    self.config = config
+    self.params = params
+    self.nets = models.build(config)
+    self.domains = list(domains) if domains is not None else _domain_names(config)
+    self.step = step
+    self.batch_size = int(batch_size or config.get('val_batch_size', 32))
+    self._fns = _apply_fns(self.nets)
+    self._s_avg = {}
+
+  # ------------------------------------------------------------------ constructors
+
+  @classmethod
+  def from_workdir(cls, workdir: str, config=None, step: int | None = None, **kwargs) -> 'Translator':
+    """Restores the EMA weights of `workdir` (or of a checkpoint folder <workdir>/checkpoints/<step>).
+
+    config: None reads <workdir>/config.json; a given config must have the run's network shapes
+    (checkpoint.ConfigMismatchError otherwise). step: None = the latest checkpoint.
+    """
+    workdir, path_step = split_checkpoint_path(workdir)
+    step = path_step if step is None else step
+    config = load_config(workdir) if config is None else config
+    ema, restored_step = restore_ema(config, workdir, step)
+    return cls(config, ema, step=restored_step, **kwargs)
+
+  @classmethod
+  def from_state(cls, config, state, **kwargs) -> 'Translator':
+    """From an in-memory train_step.TrainState (its EMA copies), e.g. the return of train_and_evaluate."""
+    step = int(jax.device_get(state.step)) if getattr(state, 'step', None) is not None else None
+    return cls(config, state.ema, step=step, **kwargs)
+
+  # ------------------------------------------------------------------ helpers
+
+  @property
+  def is_flow(self) -> bool:
+    return self.config.mapping == 'flow'
+
+  @property
+  def z_dim(self) -> int:
+    return models.latent_dim(self.config)
+
+  @property
+  def style_dim(self) -> int:
+    return self.config.style_dim
+
+  def domain_index(self, domain) -> int:
+    """A domain name or index -> its index (ValueError naming the known domains otherwise)."""
+    if isinstance(domain, (str, np.str_)):
+      if domain in self.domains:
+        return self.domains.index(domain)
+      if domain.isdigit() and int(domain) < len(self.domains):
+        return int(domain)
+      raise ValueError(f'Unknown domain {domain!r}; the model has {", ".join(self.domains)} '
+                       f'(or indices 0..{len(self.domains) - 1}).')
+    k = int(domain)
+    if not 0 <= k < self.config.num_domains:
+      raise ValueError(f'Domain index {k} is out of range: the model has {self.config.num_domains} domains '
+                       f'({", ".join(self.domains)}).')
+    return k
+
+  def _labels(self, domain, n: int) -> np.ndarray:
+    """One domain (name/index) for all n items, or a sequence of n -> int32 [n]."""
+    if isinstance(domain, (str, int, np.integer, np.str_)) or np.ndim(domain) == 0:
+      return np.full((n,), self.domain_index(domain), np.int32)
+    labels = np.array([self.domain_index(d) for d in domain], np.int32)
+    if len(labels) != n:
+      raise ValueError(f'Got {len(labels)} domains for {n} items: give one domain, or one per item.')
+    return labels
+
+  def _images(self, images, what='images') -> np.ndarray:
+    x = np.asarray(images, np.float32)
+    if x.ndim == 3:
+      x = x[None]
+    size = self.config.img_size
+    if x.ndim != 4 or x.shape[1:] != (size, size, 3):
+      raise ValueError(f'{what} must be [B, {size}, {size}, 3] (or one [{size}, {size}, 3]) in [-1, 1]; got '
+                       f'{np.shape(images)}. Resize to config.img_size first (see input_pipeline.load_image_folder).')
+    return x
+
+  def _codes(self, codes, n: int, dim: int, what: str) -> np.ndarray:
+    c = np.asarray(codes, np.float32)
+    if c.ndim == 1:
+      c = c[None]
+    if c.ndim != 2 or c.shape[1] != dim:
+      raise ValueError(f'{what} must be [B, {dim}] or [{dim}]; got {np.shape(codes)}.')
+    if len(c) == 1 and n > 1:
+      c = np.repeat(c, n, axis=0)
+    if len(c) != n:
+      raise ValueError(f'Got {len(c)} {what} for {n} images: give one, or one per image.')
+    return c
+
+  def _require_flow(self, what: str):
+    if not self.is_flow:
+      raise FlowRequiredError(
+          f'{what} needs the invertible DSS flow mapping (config.mapping="flow"), but this model uses StarGAN v2\'s '
+          'MLP mapping network, which has no inverse: a reference code has no Gaussian coordinate.')
+
+  # ------------------------------------------------------------------ styles
+
+  def encode_style(self, images, domain) -> np.ndarray:
+    """Reference-guided style codes E(x, u): images [B, H, W, 3] -> [B, style_dim]."""
+    x = self._images(images, 'reference images')
+    y = self._labels(domain, len(x))
+    fn = functools.partial(self._fns['style'], self.params['style']['style_encoder'])
+    return _batched(fn, self.batch_size, x, y)
+
+  def style_from_z(self, z, domain) -> np.ndarray:
+    """Latent-guided style codes F(z, u): z [B, z_dim] -> [B, style_dim]."""
+    z = np.asarray(z, np.float32).reshape(-1, self.z_dim)
+    y = self._labels(domain, len(z))
+    fn = functools.partial(self._fns['map'], self.params['style']['mapping'])
+    return _batched(fn, max(self.batch_size, 256), z, y)
+
+  def sample_z(self, n: int, seed: int = 0) -> np.ndarray:
+    """n draws of z ~ N(0, I): [n, z_dim] (numpy, deterministic given seed)."""
+    return np.random.default_rng(seed).standard_normal((n, self.z_dim)).astype(np.float32)
+
+  def mean_style(self, domain) -> np.ndarray:
+    """The MLP mapping's s_avg of a domain: mean of F(z, u) over 10,000 z (seeded), cached. [style_dim]."""
+    k = self.domain_index(domain)
+    if k not in self._s_avg:
+      z = self.sample_z(S_AVG_SAMPLES, seed=12345)
+      self._s_avg[k] = self.style_from_z(z, k).mean(0)
+    return self._s_avg[k]
+
+  def sample_style(self, domain, n: int, psi: float = 1.0, seed: int = 0) -> np.ndarray:
+    """n random style codes of a domain: [n, style_dim].
+
+    psi < 1 truncates: flow, F(psi * z); MLP, s_avg + psi (F(z) - s_avg) as StarGAN v2.
+    """
+    z = self.sample_z(n, seed)
+    if self.is_flow:
+      return self.style_from_z(z * psi, domain)
+    s = self.style_from_z(z, domain)
+    if psi == 1.0:
+      return s
+    s_avg = self.mean_style(domain)
+    return s_avg + psi * (s - s_avg)
+
+  def style_to_z(self, styles, domain) -> np.ndarray:
+    """z = F^-1(s; u), the Gaussian coordinate of style codes [B, style_dim] (flow only)."""
+    self._require_flow('style_to_z')
+    s = self._codes(styles, len(np.atleast_2d(styles)), self.style_dim, 'style codes')
+    y = self._labels(domain, len(s))
+    fn = functools.partial(self._fns['inverse'], self.params['style']['mapping'])
+    return _batched(fn, max(self.batch_size, 256), s, y)
+
+  def reference_to_z(self, images, domain) -> np.ndarray:
+    """The Gaussian coordinate of reference images: F^-1(E(x, u); u), [B, z_dim] (flow only)."""
+    self._require_flow('reference_to_z')
+    return self.style_to_z(self.encode_style(images, domain), domain)
+
+  def truncate(self, styles, domain, psi: float) -> np.ndarray:
+    """Truncates codes [B, style_dim] (e.g. of references): flow, F(psi F^-1(s)); MLP, s_avg + psi (s - s_avg).
+
+    domain: one for all codes or one per code.
+    """
+    s = np.atleast_2d(np.asarray(styles, np.float32))
+    if self.is_flow:
+      return self.style_from_z(psi * self.style_to_z(s, domain), domain)
+    s_avg = np.stack([self.mean_style(k) for k in self._labels(domain, len(s))])
+    return s_avg + psi * (s - s_avg)
+
+  def interpolate(self, start, end, num: int = 10, domain=None, space: str | None = None, alphas=None) -> np.ndarray:
+    """Style codes between two codes start, end ([style_dim] or [B, style_dim]) -> [num, (B,) style_dim].
+
+    space: 'style' (linear in s, StarGAN v2's video) or 'z' (linear in the flow's Gaussian space, mapped
+    back: every intermediate is a code the flow can produce); default 'z' with the flow, else 'style'.
+    alphas (optional, [num] in [0, 1]) replace the even spacing.
+    """
+    space = space or ('z' if self.is_flow else 'style')
+    a = np.asarray(alphas, np.float32) if alphas is not None else np.linspace(0.0, 1.0, num, dtype=np.float32)
+    s0, s1 = np.atleast_2d(np.asarray(start, np.float32)), np.atleast_2d(np.asarray(end, np.float32))
+    if space == 'style':
+      out = s0[None] + a[:, None, None] * (s1 - s0)[None]
+    elif space == 'z':
+      if domain is None:
+        raise ValueError("interpolate(space='z') needs the codes' domain.")
+      z0, z1 = self.style_to_z(s0, domain), self.style_to_z(s1, domain)
+      z = z0[None] + a[:, None, None] * (z1 - z0)[None]
+      out = self.style_from_z(z.reshape(-1, z.shape[-1]), domain).reshape(z.shape[0], z.shape[1], -1)
+    else:
+      raise ValueError(f"space must be 'style' or 'z', not {space!r}.")
+    return out[:, 0] if np.ndim(start) == 1 and np.ndim(end) == 1 else out
+
+  # ------------------------------------------------------------------ translation
+
+  def generate(self, images, styles) -> np.ndarray:
+    """G(x, s): images [B, H, W, 3], styles [B, style_dim] (or one [style_dim]) -> [B, H, W, 3] (unclipped)."""
+    x = self._images(images)
+    s = self._codes(styles, len(x), self.style_dim, 'style codes')
+    fn = functools.partial(self._fns['generate'], self.params['generator'])
+    return _batched(fn, self.batch_size, x, s)
+
+  def translate(self, images, target_domain, *, z=None, reference=None, style=None, psi: float = 1.0,
+                seed: int = 0) -> np.ndarray:
+    """Translates images [B, H, W, 3] in [-1, 1] to target_domain -> [B, H, W, 3] (unclipped, as the reference).
+
+    The style comes from exactly one of: z ([B, z_dim] or [z_dim]: F(z, u)), reference (target-domain
+    images [B or 1, H, W, 3]: E(x_ref, u)) or style ([B, style_dim] or [style_dim]); with none of them,
+    random z (seeded). psi truncates the latent or reference style (see `sample_style`, `truncate`).
+    """
+    x = self._images(images)
+    given = [name for name, v in (('z', z), ('reference', reference), ('style', style)) if v is not None]
+    if len(given) > 1:
+      raise ValueError(f'Give at most one of z, reference and style (got {", ".join(given)}).')
+    y = self._labels(target_domain, len(x))
+    if style is not None:
+      s = self._codes(style, len(x), self.style_dim, 'style codes')
+    elif reference is not None:
+      ref = self._images(reference, 'reference images')
+      if len(ref) == 1 and len(x) > 1:
+        ref = np.repeat(ref, len(x), axis=0)
+      if len(ref) != len(x):
+        raise ValueError(f'Got {len(ref)} references for {len(x)} images: give one, or one per image.')
+      s = self.encode_style(ref, y)
+      s = self.truncate(s, y, psi) if psi != 1.0 else s
+    else:
+      z = self.sample_z(len(x), seed) if z is None else self._codes(z, len(x), self.z_dim, 'z')
+      if self.is_flow:
+        s = self.style_from_z(z * psi, y)
+      else:
+        s = self.style_from_z(z, y)
+        s = self.truncate(s, y, psi) if psi != 1.0 else s
+    return self.generate(x, s)
+
+
+__all__ = ['FlowRequiredError', 'Translator', 'load_config', 'restore_ema', 'split_checkpoint_path']

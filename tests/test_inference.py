@@ -1,0 +1,125 @@
+"""The inference API on a tiny model trained once per session (shared with test_sample_eval.py)."""
+
+import functools
+import json
+import os
+import tempfile
+
+import jax
+import numpy as np
+import pytest
+from conftest import tiny_config
+
+from dss_jax import checkpoint, inference, models
+
+
+@functools.lru_cache(maxsize=1)
+def trained_workdir() -> str:
+  """A workdir with a 2-step tiny synthetic run (checkpoint at step 2): trained once per test process."""
+  from dss_jax import train
+  workdir = os.path.join(tempfile.mkdtemp(prefix='dss_inference_'), 'run')
+  config = tiny_config()
+  config.total_iters = 2
+  train.train_and_evaluate(config, workdir)
+  return workdir
+
+
+@pytest.fixture(scope='module')
+def translator():
+  return inference.Translator.from_workdir(trained_workdir())
+
+
+@pytest.fixture(scope='module')
+def images():
+  from dss_jax.datasets import synthetic
+  data = synthetic.load_split(2, 'style_domains', 'test', per_domain=4, size=32)
+  return np.asarray(data['image']), np.asarray(data['label'])
+
+
+def test_from_workdir_reads_config_and_latest_step(translator):
+  assert translator.step == 2
+  assert translator.domains == [f'domain{k}' for k in range(5)]
+  assert translator.is_flow and translator.z_dim == translator.style_dim == 4
+
+
+def test_translate_shapes_and_style_sources(translator, images):
+  x, y = images
+  out_z = translator.translate(x[:3], 'domain1', seed=1)
+  assert out_z.shape == (3, 32, 32, 3) and np.all(np.isfinite(out_z))
+  out_ref = translator.translate(x[:3], 2, reference=x[8:11])
+  style = translator.encode_style(x[8:11], 2)
+  np.testing.assert_allclose(translator.translate(x[:3], 2, style=style), out_ref, atol=1e-5)
+  # One reference (or one style) for the whole batch broadcasts.
+  assert translator.translate(x[:3], 2, reference=x[8]).shape == (3, 32, 32, 3)
+  with pytest.raises(ValueError, match='at most one'):
+    translator.translate(x[:3], 2, z=np.zeros((3, 4)), style=style)
+  with pytest.raises(ValueError, match='Unknown domain'):
+    translator.translate(x[:3], 'dog')
+
+
+def test_encode_style_per_image_domains_and_batching(translator, images):
+  x, y = images
+  translator_small = inference.Translator(translator.config, translator.params, batch_size=3)
+  per_image = translator_small.encode_style(x, y)  # 20 images in chunks of 3 (padded last chunk).
+  assert per_image.shape == (20, 4)
+  whole = np.stack([translator.encode_style(x[y == k], k) for k in range(5)]).reshape(20, 4)
+  np.testing.assert_allclose(per_image, whole, atol=1e-5)
+
+
+def test_reference_to_z_inverts_the_flow(translator, images):
+  x, _ = images
+  z = translator.sample_z(6, seed=3)
+  s = translator.style_from_z(z, 'domain3')
+  np.testing.assert_allclose(translator.style_to_z(s, 'domain3'), z, atol=1e-4)
+  codes = translator.encode_style(x[:6], 3)
+  np.testing.assert_allclose(translator.style_from_z(translator.reference_to_z(x[:6], 3), 3), codes, atol=1e-4)
+
+
+def test_psi_zero_collapses_to_the_code_of_z_zero(translator):
+  s = translator.sample_style('domain2', 5, psi=0.0, seed=7)
+  np.testing.assert_allclose(s, np.repeat(translator.style_from_z(np.zeros((1, 4)), 2), 5, axis=0), atol=1e-6)
+  assert np.std(translator.sample_style('domain2', 5, psi=1.0, seed=7), axis=0).max() > 0
+  # Truncating reference codes in z space: psi = 1 keeps them, psi = 0 gives the same code.
+  codes = translator.sample_style(2, 4, seed=1)
+  np.testing.assert_allclose(translator.truncate(codes, 2, 1.0), codes, atol=1e-4)
+  np.testing.assert_allclose(translator.truncate(codes, 2, 0.0), s[:4], atol=1e-5)
+
+
+def test_interpolate_endpoints(translator):
+  a, b = translator.sample_style(1, 2, seed=5)
+  for space in ('z', 'style'):
+    path = translator.interpolate(a, b, 5, domain=1, space=space)
+    assert path.shape == (5, 4)
+    np.testing.assert_allclose(path[0], a, atol=1e-4)
+    np.testing.assert_allclose(path[-1], b, atol=1e-4)
+
+
+def test_mismatched_config_gives_the_clear_error():
+  config = tiny_config()
+  config.style_dim = 8
+  with pytest.raises(checkpoint.ConfigMismatchError, match='style_dim: 4 in the checkpoint, 8 now'):
+    inference.Translator.from_workdir(trained_workdir(), config=config)
+
+
+def test_checkpoint_folder_path_and_missing_step():
+  workdir = trained_workdir()
+  t = inference.Translator.from_workdir(os.path.join(workdir, 'checkpoints', '2'))
+  assert t.step == 2
+  with pytest.raises(FileNotFoundError, match='No checkpoint of step 7'):
+    inference.Translator.from_workdir(workdir, step=7)
+  with open(os.path.join(workdir, 'config.json')) as f:
+    assert json.load(f)['style_dim'] == 4
+
+
+def test_mlp_mapping_truncation_and_no_inverse():
+  config = tiny_config('stargan_v2')
+  nets = models.build(config)
+  p = jax.jit(lambda rng: models.init_params(nets, config, rng))(jax.random.key(1))
+  t = inference.Translator(config, {'generator': p['generator'],
+                                    'style': {'mapping': p['mapping'], 'style_encoder': p['style_encoder']}})
+  s_avg = t.mean_style(1)
+  np.testing.assert_allclose(t.sample_style(1, 3, psi=0.0), np.repeat(s_avg[None], 3, axis=0), atol=1e-6)
+  s = t.sample_style(1, 3, seed=2)
+  np.testing.assert_allclose(t.sample_style(1, 3, psi=0.5, seed=2), s_avg + 0.5 * (s - s_avg), atol=1e-5)
+  with pytest.raises(inference.FlowRequiredError, match='MLP mapping'):
+    t.reference_to_z(np.zeros((1, 32, 32, 3)), 0)
