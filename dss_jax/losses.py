@@ -3,6 +3,8 @@
 All losses are float32 scalars; images [B, H, W, 3] in [-1, 1], codes [B, D], logits [B].
 """
 
+import math
+
 import jax
 import jax.numpy as jnp
 
@@ -81,12 +83,16 @@ def geometric_augment(rng, x, max_shift=0.1):
   shift = jax.random.uniform(k_shift, (b, 2), minval=-max_shift, maxval=max_shift) * jnp.array([h, w])
   flip = jax.random.bernoulli(k_flip, 0.5, (b,))
   x = jnp.where(flip[:, None, None, None], x[:, :, ::-1], x)
+  # Edge padding: pixels shifted in from outside repeat the border instead of inventing a colour.
+  pad = int(math.ceil(max_shift * max(h, w))) + 1
+  x = jnp.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode='edge')
   centre = jnp.array([h / 2, w / 2])
 
-  def one(img, z, t):
-    # Output pixel p samples input (p - translation) / scale: keep the centre fixed, then shift.
-    translation = centre - z * centre + t
-    return jax.image.scale_and_translate(img, img.shape, (0, 1), jnp.array([z, z]), translation, 'linear',
-                                         antialias=False)
+  def one(img, z, d):
+    # Output pixel o samples the original image at centre + (o - centre) / z - d: a zoom about the
+    # centre, then a shift by d. scale_and_translate samples the input at (o - translation) / z.
+    translation = centre - z * (pad + centre - d)
+    return jax.image.scale_and_translate(img, (h, w, img.shape[-1]), (0, 1), jnp.array([z, z]), translation,
+                                         'linear', antialias=False)
 
   return jax.vmap(one)(x, zoom, shift)

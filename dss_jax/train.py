@@ -149,25 +149,27 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
   history, history_start, t0 = [], start, time.time()
   if start >= config.total_iters:
     logging.info('Nothing to do: the workdir already holds step %d of %d.', start, config.total_iters)
-  for step in range(start, config.total_iters):
-    batch = global_batch(next(train_iterator), mesh)
-    with jax.profiler.StepTraceAnnotation('train', step_num=step):
-      state, metrics = step_fn(state, batch, step_rng)
-    history.append(metrics)
-    done = step + 1
-    report(done)
-    last = done == config.total_iters
-    save_now = done % config.checkpoint_every == 0 or last
-    if done % config.log_every == 0 or save_now:
-      host = jax.device_get(history)
-      _check_finite(host, history_start, workdir, mngr)
-      writer.write_scalars(done, _mean_scalars(host))
-      history, history_start = [], done
-    if done % config.sample_every == 0 or last:
-      write_grid(done)
-    if save_now:
-      checkpoint.save(mngr, state)
-  mngr.wait_until_finished()
+  try:
+    for step in range(start, config.total_iters):
+      batch = global_batch(next(train_iterator), mesh)
+      with jax.profiler.StepTraceAnnotation('train', step_num=step):
+        state, metrics = step_fn(state, batch, step_rng)
+      history.append(metrics)
+      done = step + 1
+      report(done)
+      last = done == config.total_iters
+      save_now = done % config.checkpoint_every == 0 or last
+      if done % config.log_every == 0 or save_now:
+        host = jax.device_get(history)
+        _check_finite(host, history_start, workdir, mngr)
+        writer.write_scalars(done, _mean_scalars(host))
+        history, history_start = [], done
+      if done % config.sample_every == 0 or last:
+        write_grid(done)
+      if save_now:
+        checkpoint.save(mngr, state)
+  finally:
+    mngr.wait_until_finished()  # A pending asynchronous save completes even when the run stops on an error.
   writer.flush()
   logging.info('Trained %d iterations in %.1f s.', config.total_iters - start, time.time() - t0)
   return state

@@ -1,0 +1,177 @@
+"""The training iteration and loop: sub-step/optimizer bookkeeping, EMA, sharding, resume, NaN guard."""
+
+import glob
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from dss_jax import checkpoint, losses, train
+from dss_jax.train_step import init_state
+
+
+def _batch(config, seed=0, n=None):
+  rng = np.random.default_rng(seed)
+  n = n or config.batch_size
+  shape = (n, config.img_size, config.img_size, 3)
+  return {'x_src': rng.uniform(-1, 1, shape).astype(np.float32), 'y_src': rng.integers(0, config.num_domains, n),
+          'x_ref': rng.uniform(-1, 1, shape).astype(np.float32),
+          'x_ref2': rng.uniform(-1, 1, shape).astype(np.float32),
+          'y_trg': rng.integers(0, config.num_domains, n).astype(np.int32)}
+
+
+@pytest.fixture(scope='module')
+def mesh():
+  return train.create_mesh()
+
+
+@pytest.fixture(scope='module')
+def step_fn(config, mesh):
+  return train.make_train_step(config, mesh)
+
+
+def _fresh_state(config, nets, mesh):
+  return train.create_train_state(config, jax.random.key(0), mesh, nets)
+
+
+@pytest.fixture(scope='module')
+def one_step(config, nets, mesh, step_fn):
+  before = jax.device_get(_fresh_state(config, nets, mesh))
+  after, metrics = step_fn(_fresh_state(config, nets, mesh), train.global_batch(_batch(config), mesh),
+                           jax.random.key(1))
+  return before, jax.device_get(after), jax.device_get(metrics)
+
+
+def _adam_counts(opt_state):
+  is_adam = lambda s: isinstance(s, optax.ScaleByAdamState)
+  counts = [s.count for s in jax.tree_util.tree_leaves(opt_state, is_leaf=is_adam) if is_adam(s)]
+  return sorted({int(c) for c in counts})
+
+
+def test_each_tree_passes_through_its_optimizer_the_right_number_of_times(one_step):
+  before, after, metrics = one_step
+  assert bool(metrics['finite'])
+  # D and G: two sub-steps each; the style tree (flow + style encoder) only in the latent G step.
+  assert _adam_counts(after.opt_state['discriminator']) == [2]
+  assert _adam_counts(after.opt_state['generator']) == [2]
+  assert _adam_counts(after.opt_state['style']) == [1]
+  assert int(after.step) == 1
+  for name in ('generator', 'style', 'discriminator'):
+    changed = jax.tree_util.tree_map(lambda a, b: not np.allclose(a, b), before.params[name], after.params[name])
+    assert any(jax.tree_util.tree_leaves(changed)), name
+
+
+def test_every_loss_term_is_reported(one_step):
+  _, _, metrics = one_step
+  for key in ('D/latent_real', 'D/latent_fake', 'D/latent_reg', 'D/latent_uni', 'D/ref_uni', 'G/latent_adv',
+              'G/latent_sty', 'G/latent_ds', 'G/latent_cyc', 'G/latent_uni', 'G/latent_smooth', 'G/ref_adv',
+              'G/ref_cyc', 'lambda_ds', 'grad_norm/G_latent', 'grad_norm/style', 'grad_norm/D_latent'):
+    assert key in metrics and np.isfinite(metrics[key]), key
+  np.testing.assert_allclose(metrics['lambda_ds'], losses.lambda_ds(0, 1.0, 8), atol=1e-7)
+
+
+def test_ema_moves_toward_the_params(config, one_step):
+  before, after, _ = one_step
+  d = config.ema_decay
+  expected = jax.tree_util.tree_map(lambda e, p: d * e + (1 - d) * p, before.ema,
+                                    {'generator': after.params['generator'], 'style': after.params['style']})
+  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), after.ema, expected)
+  gap_before = optax.global_norm(jax.tree_util.tree_map(jnp.subtract, before.ema['generator'],
+                                                        after.params['generator']))
+  gap_after = optax.global_norm(jax.tree_util.tree_map(jnp.subtract, after.ema['generator'],
+                                                       after.params['generator']))
+  assert gap_after < gap_before
+
+
+def test_baseline_config_has_no_dss_terms(config):
+  from conftest import tiny_config
+  sg2 = tiny_config('stargan_v2')
+  state = jax.eval_shape(lambda: init_state(sg2, __import__('dss_jax').models.build(sg2), jax.random.key(0)))
+  assert 'mapping' in state.params['style'] and sg2.lambda_uni == 0 and sg2.lambda_smooth == 0
+  assert state.params['style']['mapping']['shared_0']['kernel'].shape == (sg2.latent_dim, sg2.mapping_hidden)
+
+
+def test_sharded_and_single_device_iterations_agree(config, nets, mesh, one_step):
+  assert mesh.size == 2, 'tests/conftest.py asks XLA for two host devices'
+  single = jax.sharding.Mesh(np.array(jax.devices()[:1]), ('data',))
+  state = train.create_train_state(config, jax.random.key(0), single, nets)
+  after, metrics = train.make_train_step(config, single)(state, train.global_batch(_batch(config), single),
+                                                         jax.random.key(1))
+  _, sharded_after, sharded_metrics = one_step
+  for k in sharded_metrics:
+    np.testing.assert_allclose(metrics[k], sharded_metrics[k], rtol=2e-4, atol=2e-5, err_msg=k)
+  # Adam's first update is about lr * sign(g): where a gradient is ~0, float rounding of a sharded sum can
+  # flip its sign, so parameters are compared by the fraction that agree, not leaf by leaf.
+  a = np.concatenate([x.ravel() for x in jax.tree_util.tree_leaves(jax.device_get(after.params))])
+  b = np.concatenate([x.ravel() for x in jax.tree_util.tree_leaves(sharded_after.params)])
+  assert np.mean(np.isclose(a, b, rtol=1e-4, atol=1e-6)) > 0.99
+
+
+def test_non_finite_batch_leaves_the_state_unchanged(config, nets, mesh, step_fn):
+  state = _fresh_state(config, nets, mesh)
+  before = jax.device_get(state)
+  batch = _batch(config)
+  batch['x_src'][0, 0, 0, 0] = np.nan
+  after, metrics = step_fn(state, train.global_batch(batch, mesh), jax.random.key(1))
+  assert not bool(metrics['finite'])
+  jax.tree_util.tree_map(np.testing.assert_array_equal, jax.device_get(after), before)
+
+
+class TestTrainAndEvaluate:
+  """End to end on the tiny synthetic config: scalars, a PNG grid, checkpoints, resume, NaN stop."""
+
+  @pytest.fixture(scope='class')
+  def run(self, config, tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp('run'))
+    state = train.train_and_evaluate(config, workdir)
+    return workdir, jax.device_get(state)
+
+  def test_writes_scalars_grid_and_checkpoints(self, run, config):
+    workdir, state = run
+    assert int(state.step) == config.total_iters
+    assert sorted(os.listdir(os.path.join(workdir, 'samples'))) == ['000002.png', '000004.png']
+    assert sorted(checkpoint.manager(workdir).all_steps()) == [2, 4]
+    import tensorflow as tf
+    tags = set()
+    for path in glob.glob(os.path.join(workdir, 'events.out.tfevents*')):
+      for event in tf.compat.v1.train.summary_iterator(path):
+        tags.update(v.tag for v in event.summary.value)
+    assert {'G/latent_cyc', 'D/latent_reg', 'lambda_ds', 'grad_norm/style', 'steps_per_sec'} <= tags
+
+  def test_second_call_resumes_with_identical_state_and_schedule(self, run, config, mesh):
+    workdir, state = run
+    again = jax.device_get(train.train_and_evaluate(config, workdir))  # Nothing left to do: restores only.
+    jax.tree_util.tree_map(np.testing.assert_array_equal, again, state)
+    # The schedule continues from the restored step (the reference resets lambda_ds on resume).
+    restored = checkpoint.restore(checkpoint.manager(workdir), train.create_train_state(config, jax.random.key(5),
+                                                                                        mesh))
+    _, metrics = train.make_train_step(config, mesh)(restored, train.global_batch(_batch(config), mesh),
+                                                     jax.random.key(1))
+    np.testing.assert_allclose(metrics['lambda_ds'], config.lambda_ds * (1 - config.total_iters / config.ds_iter),
+                               atol=1e-7)
+
+  def test_other_network_config_is_refused(self, run, config):
+    workdir, _ = run
+    other = config.copy_and_resolve_references()
+    other.style_dim = 8
+    with pytest.raises(checkpoint.ConfigMismatchError, match='style_dim: 4 in the checkpoint, 8 now'):
+      train.train_and_evaluate(other, workdir)
+
+  def test_planted_nan_stops_with_a_message_and_keeps_a_restorable_checkpoint(self, config, tmp_path, mesh):
+    def batches():
+      for i in range(100):
+        batch = _batch(config, seed=i)
+        if i == 3:  # Batch 0 feeds the sample grid, so batch 3 is the iteration from step 2 to 3.
+          batch['x_src'][:] = np.nan
+        yield batch
+
+    with pytest.raises(train.DivergedError, match=r'diverged at step 2: .*D/latent_real.*last good checkpoint '
+                                                  r'\(step 2\)'):
+      train.train_and_evaluate(config, str(tmp_path), train_iterator=batches())
+    restored = checkpoint.restore(checkpoint.manager(str(tmp_path)),
+                                  train.create_train_state(config, jax.random.key(0), mesh))
+    assert int(restored.step) == 2
+    assert all(np.all(np.isfinite(x)) for x in jax.tree_util.tree_leaves(jax.device_get(restored.params)))
