@@ -17,7 +17,7 @@ Truncation follows StarGAN v2 for the MLP mapping (s_avg + psi (s - s_avg), s_av
 10,000 z) and is z * psi in Gaussian space for the flow (psi = 0 gives the code of z = 0).
 
 Apply functions are jitted once per network configuration and cached; batches are cut into chunks of
-`batch_size` and the last one is padded, so every call of a given size reuses one compiled program.
+`batch_size` (padded; smaller inputs to a power of two), so a few compiled programs serve every call.
 """
 
 import functools
@@ -54,16 +54,16 @@ def _apply_fns(nets: models.Models):
 
 
 def _batched(fn, batch_size: int, *arrays):
-  """fn over chunks of batch_size along axis 0 (last chunk padded by repetition: one compiled shape)."""
+  """fn over chunks of batch_size along axis 0. Chunks are padded (by repetition) to batch_size, or for a
+  smaller input to the next power of two: a handful of compiled shapes serve every call."""
   n = len(arrays[0])
-  if n <= batch_size:
-    return np.asarray(fn(*arrays))
+  size = batch_size if n >= batch_size else min(batch_size, 1 << max(n - 1, 0).bit_length())
   outs = []
-  for start in range(0, n, batch_size):
-    chunk = [a[start:start + batch_size] for a in arrays]
+  for start in range(0, n, size):
+    chunk = [a[start:start + size] for a in arrays]
     m = len(chunk[0])
-    if m < batch_size:
-      chunk = [np.concatenate([c, np.repeat(c[-1:], batch_size - m, axis=0)]) for c in chunk]
+    if m < size:
+      chunk = [np.concatenate([c, np.repeat(c[-1:], size - m, axis=0)]) for c in chunk]
     outs.append(np.asarray(fn(*chunk))[:m])
   return np.concatenate(outs)
 

@@ -1,0 +1,91 @@
+"""--mode=sample and --mode=eval end to end on the tiny model trained once per session (test_inference.py)."""
+
+import os
+
+import numpy as np
+import pytest
+from conftest import tiny_config
+from PIL import Image
+from test_inference import trained_workdir
+
+from dss_jax import inference, sample
+
+
+@pytest.fixture(scope='module')
+def translator():
+  return inference.Translator.from_workdir(trained_workdir())
+
+
+def gif_frames(path):
+  """Frames shown by a GIF (PIL merges identical consecutive frames into one longer frame)."""
+  gif, total = Image.open(path), 0
+  for i in range(gif.n_frames):
+    gif.seek(i)
+    total += gif.info['duration']
+  return round(total / round(1000 * 2 / sample.VIDEO_FPS, -1))
+
+
+def test_sample_from_the_val_split_writes_grids_video_and_images(translator, tmp_path):
+  result = sample.run(tiny_config(), trained_workdir(), out_dir=str(tmp_path), num=3, max_images=4,
+                      translator=translator)
+  reference = np.asarray(Image.open(result['reference']))
+  # 4 sources + the reference column; 10 references (2 per domain) + the source row; 32 px cells, 2 px gaps.
+  assert reference.shape == (11 * 34 - 2, 5 * 34 - 2, 3)
+  assert len(result['latent']) == 5 * 3  # Every domain at psi 0.5, 0.7, 1.0.
+  assert os.path.basename(result['latent'][0]) == 'latent_domain0_psi0.5.png'
+  assert np.asarray(Image.open(result['latent'][0])).shape == (4 * 34 - 2, 4 * 34 - 2, 3)
+  assert os.path.exists(result['truncation'])
+  assert result['video'].endswith(('.gif', '.mp4'))
+  if result['video'].endswith('.gif'):
+    assert gif_frames(result['video']) == 5 * 31 + 10  # 5 same-domain pairs x 31 frames, last frame held 10 times.
+  assert len(os.listdir(os.path.join(result['images'], 'reference'))) == 10 * 4
+  assert len(os.listdir(os.path.join(result['images'], 'latent'))) == 5 * 3 * 4 * 3
+
+
+def test_sample_from_folders_and_gif_writer(translator, tmp_path):
+  from dss_jax.datasets import synthetic
+  data = synthetic.load_split(2, 'style_domains', 'test', per_domain=4, size=32)
+  for root, offset in (('src', 0), ('ref', 2)):
+    for i in range(offset, 20, 4):
+      folder = tmp_path / root / f'domain{data["label"][i]}'
+      folder.mkdir(parents=True, exist_ok=True)
+      Image.fromarray(((data['image'][i] + 1) * 127.5).astype(np.uint8)).save(folder / f'{i}.png')
+  result = sample.run(tiny_config(), trained_workdir(), out_dir=str(tmp_path / 'out'), src_dir=str(tmp_path / 'src'),
+                      ref_dir=str(tmp_path / 'ref'), target='domain1', num=2, psis=[1.0], translator=translator,
+                      video_format='gif')
+  assert np.asarray(Image.open(result['reference'])).shape == (6 * 34 - 2, 6 * 34 - 2, 3)
+  assert [os.path.basename(p) for p in result['latent']] == ['latent_domain1_psi1.png']
+  # One reference per domain: no same-domain pair, so the video interpolates random styles of each domain.
+  assert gif_frames(result['video']) == 5 * 31 + 10
+
+
+def test_sample_one_image_with_n_styles(tmp_path):
+  path = tmp_path / 'cat.jpg'
+  Image.fromarray(np.random.default_rng(0).integers(0, 255, (50, 40, 3), np.uint8)).save(path)
+  result = sample.run(tiny_config(), trained_workdir(), checkpoint='2', out_dir=str(tmp_path / 'out'),
+                      image=str(path), target='domain3', num=5)
+  (grid_path,) = result['translations']
+  assert os.path.basename(grid_path) == 'cat_to_domain3.png'
+  assert np.asarray(Image.open(grid_path)).shape == (3 * 34 - 2, 6 * 34 - 2, 3)  # Rows = psi, columns = 1 + 5.
+  assert len(os.listdir(tmp_path / 'out' / 'cat_to_domain3')) == 3 * 5
+
+
+def test_write_video_gif(tmp_path):
+  frames = np.random.default_rng(0).integers(0, 255, (4, 9, 11, 3), np.uint8)
+  path = sample.write_video(frames, str(tmp_path / 'v'), fmt='gif')
+  assert gif_frames(path) == 14
+  alphas = sample.video_alphas()
+  assert len(alphas) == 31 and alphas[0] == 0 and np.all(np.diff(alphas) >= 0) and alphas[-1] == 1
+
+
+def test_main_sample_flags(tmp_path):
+  from absl.testing import flagsaver
+
+  from dss_jax import main
+  if not main.FLAGS.is_parsed():
+    main.FLAGS.mark_as_parsed()
+  with flagsaver.flagsaver(config=tiny_config(), workdir=trained_workdir(), mode='sample', out_dir=str(tmp_path),
+                           num=2, psi=['1.0'], max_images=2, video=False):
+    main.main(['main'])
+  assert (tmp_path / 'reference.png').exists() and (tmp_path / 'latent_domain4_psi1.png').exists()
+  assert not (tmp_path / 'interpolation.gif').exists()
