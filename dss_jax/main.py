@@ -2,6 +2,9 @@
 
   python -m dss_jax.main --config=configs/synthetic.py --workdir=runs/demo
   python -m dss_jax.main --config=configs/afhq.py:stargan_v2 --mode=summary
+  python -m dss_jax.main --config=configs/synthetic.py --workdir=runs/demo --mode=sample
+  python -m dss_jax.main --config=configs/afhq.py --workdir=runs/afhq --mode=sample --image=cat.jpg --target=dog --num=8
+  python -m dss_jax.main --config=configs/synthetic.py --workdir=runs/demo --mode=eval
 """
 
 from absl import app, flags, logging
@@ -11,6 +14,22 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Config file, optionally path:stargan_v2.', lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs, grids and metrics.')
 flags.DEFINE_enum('mode', 'train', ['train', 'summary', 'sample', 'eval'], 'What to do.')
+# --mode=sample and --mode=eval (see dss_jax/sample.py and dss_jax/evaluate.py).
+flags.DEFINE_string('checkpoint', None, 'Step number, checkpoint folder or other workdir to load (default: the '
+                    "workdir's latest checkpoint; EMA weights).")
+flags.DEFINE_string('out_dir', None, 'sample: output folder (default <workdir>/sample_<step>).')
+flags.DEFINE_string('src_dir', None, 'sample: folder of source images (flat or <domain>/ sub-folders; default: '
+                    'the validation split).')
+flags.DEFINE_string('ref_dir', None, 'sample: folder of <domain>/ sub-folders of reference images (default: the '
+                    'validation split).')
+flags.DEFINE_string('image', None, 'sample: translate this one image file to --target with --num random styles.')
+flags.DEFINE_string('target', None, 'sample: target domain (name or index) for --image (default: every domain).')
+flags.DEFINE_integer('num', 8, 'sample: random styles per source and target domain.')
+flags.DEFINE_list('psi', ['0.5', '0.7', '1.0'], 'sample: truncation values of the latent-guided grids.')
+flags.DEFINE_integer('max_images', 8, 'sample: at most this many sources (and references) in the grids.')
+flags.DEFINE_integer('seed', 0, 'sample/eval: seed of z and of the evaluation pairs.')
+flags.DEFINE_bool('video', True, 'sample: write the style-interpolation video (mp4 with ffmpeg, else GIF).')
+flags.DEFINE_list('eval_modes', ['latent', 'reference'], 'eval: modes of the FID/LPIPS protocol.')
 flags.mark_flags_as_required(['config'])
 
 
@@ -27,8 +46,14 @@ def main(argv):
   if FLAGS.mode == 'train':
     from dss_jax import train
     train.train_and_evaluate(config, FLAGS.workdir)
-  else:
-    raise app.UsageError(f'--mode={FLAGS.mode} is not available yet.')
+  elif FLAGS.mode == 'sample':
+    from dss_jax import sample
+    sample.run(config, FLAGS.workdir, checkpoint=FLAGS.checkpoint, out_dir=FLAGS.out_dir, src_dir=FLAGS.src_dir,
+               ref_dir=FLAGS.ref_dir, image=FLAGS.image, target=FLAGS.target, num=FLAGS.num,
+               psis=[float(p) for p in FLAGS.psi], max_images=FLAGS.max_images, seed=FLAGS.seed, video=FLAGS.video)
+  elif FLAGS.mode == 'eval':
+    from dss_jax import evaluate
+    evaluate.run(config, FLAGS.workdir, checkpoint=FLAGS.checkpoint, seed=FLAGS.seed, modes=FLAGS.eval_modes)
 
 
 if __name__ == '__main__':

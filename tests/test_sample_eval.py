@@ -1,6 +1,8 @@
 """--mode=sample and --mode=eval end to end on the tiny model trained once per session (test_inference.py)."""
 
+import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -89,3 +91,95 @@ def test_main_sample_flags(tmp_path):
     main.main(['main'])
   assert (tmp_path / 'reference.png').exists() and (tmp_path / 'latent_domain4_psi1.png').exists()
   assert not (tmp_path / 'interpolation.gif').exists()
+
+
+# ------------------------------------------------------------------------------------------ eval
+
+SMALL = dict(num_pairs=40, num_latent=40, oracle_per_domain=20, oracle_steps=20)
+
+
+@pytest.fixture(scope='module')
+def oracle_dir(tmp_path_factory):
+  return str(tmp_path_factory.mktemp('oracle'))
+
+
+def _stand_in_features(x):
+  """Cheap stand-in for Inception: 4 x 4 average-pooled pixels, 12 features."""
+  return x.reshape(len(x), 4, 8, 4, 8, 3).mean((2, 4)).reshape(len(x), -1)[:, :12]
+
+
+def _stand_in_lpips(outs):
+  m = len(outs)
+  return float(np.mean([np.abs(outs[i] - outs[j]).mean() for i in range(m) for j in range(i + 1, m)]))
+
+
+def test_eval_synthetic_writes_json_and_markdown_with_every_metric(translator, tmp_path, oracle_dir):
+  from dss_jax import evaluate
+  metrics = evaluate.run(tiny_config(), str(tmp_path), model=translator,
+                         synthetic_kwargs=dict(SMALL, oracle_dir=oracle_dir))
+  with open(tmp_path / 'metrics_step2.json') as f:
+    saved = json.load(f)
+  for key in ('mcc', 'mcc_random_encoder', 'dci', 'dci_random_encoder', 'counterfactual', 'latent_quality',
+              'unification', 'smoothness', 'smoothness_random_encoder', 'fid_lpips', 'settings'):
+    assert key in saved, key
+  assert set(saved['mcc']['per_domain']) == {'0', '1', '2', '3', '4'} and 0 <= saved['mcc']['mean'] <= 1
+  for key in ('disentanglement', 'completeness', 'informativeness'):
+    assert key in saved['dci'] and key in saved['dci_random_encoder']
+  assert set(saved['counterfactual']) == {'model', 'copy_source', 'copy_reference', 'flat_reference_background'}
+  assert set(saved['counterfactual']['model']) == {'l1', 'psnr', 'l1_object', 'psnr_object', 'iou'}
+  q = saved['latent_quality']
+  for key in ('domain_accuracy', 'bayes_domain_accuracy', 'oracle_real_domain_accuracy', 'shape_accuracy',
+              'content_corr', 'rotation_agreement', 'style_wasserstein_mean'):
+    assert key in q, key
+  assert 0.5 < q['bayes_domain_accuracy'] < 1
+  for key in ('frechet_mean', 'accuracy_mean', 'frechet', 'accuracy'):
+    assert key in saved['unification']
+  assert len(saved['fid_lpips']['skipped']) == 2  # No weight files in the tiny config: skipped, not crashed.
+  table = (tmp_path / 'metrics_step2.md').read_text()
+  for needle in ('MCC (mean', 'random encoder', 'DCI disentanglement', 'DCI completeness', 'DCI informativeness',
+                 'counterfactual L1 object region', 'copy reference', 'flat reference background', 'IoU',
+                 'Bayes ceiling', 'content correlation', 'style Wasserstein', 'unification gap: Fréchet',
+                 'classifier accuracy', 'smoothness', 'Skipped: FID needs', 'Skipped: LPIPS needs'):
+    assert needle in table, needle
+  assert metrics['mcc']['mean'] == pytest.approx(saved['mcc']['mean'])
+
+
+def test_fid_lpips_without_weights_logs_the_message(translator, caplog):
+  from dss_jax import evaluate
+  config = tiny_config()
+  config.inception_path = '/nonexistent/inception.npz'
+  with caplog.at_level('WARNING'):
+    result = evaluate.fid_lpips(config, translator)
+  assert result['skipped'] and set(result) == {'skipped'}
+  assert "'/nonexistent/inception.npz' does not exist" in caplog.text and 'convert_torchvision_weights' in caplog.text
+
+
+def test_fid_lpips_protocol_with_stand_in_networks(translator, tmp_path):
+  from dss_jax import evaluate
+  config = tiny_config()
+  config.val_batch_size = 32  # Larger than the 8 validation images per domain (StarGAN v2 crashed there).
+  result = evaluate.fid_lpips(config, translator, str(tmp_path), feature_fn=_stand_in_features,
+                              lpips_fn=_stand_in_lpips, num_outs=3)
+  for name in ('FID_latent', 'LPIPS_latent', 'FID_reference', 'LPIPS_reference'):
+    assert len(result[name]) == 5 * 4 + 1  # K(K-1) tasks and the mean.
+    assert np.isfinite(result[name]['mean'])
+  assert 'domain0_to_domain1' in result['FID_latent']
+  assert result['LPIPS_reference']['mean'] > 0  # References differ between the outputs of one source.
+  assert (tmp_path / 'fid_lpips_step2.json').exists()
+
+
+def test_main_eval_flags(translator, tmp_path, monkeypatch, oracle_dir):
+  import functools
+
+  from absl.testing import flagsaver
+
+  from dss_jax import evaluate, main
+  monkeypatch.setattr(evaluate, 'evaluate_synthetic',
+                      functools.partial(evaluate.evaluate_synthetic, **SMALL, oracle_dir=oracle_dir))
+  workdir = tmp_path / 'run'
+  shutil.copytree(trained_workdir(), workdir)
+  if not main.FLAGS.is_parsed():
+    main.FLAGS.mark_as_parsed()
+  with flagsaver.flagsaver(config=tiny_config(), workdir=str(workdir), mode='eval', checkpoint='2'):
+    main.main(['main'])
+  assert (workdir / 'metrics_step2.json').exists() and (workdir / 'metrics_step2.md').exists()
