@@ -30,6 +30,6 @@ setuptools.setup(
     ],
     extras_require={
         'test': ['pytest>=8.0', 'chex>=0.1.92', 'ruff>=0.6', 'nbclient>=0.10', 'nbformat>=5.9', 'ipykernel>=6.0'],
-        'torch': ['torch'],
+        'torch': ['torch>=2.0'],
     },
 )
