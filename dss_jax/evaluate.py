@@ -49,21 +49,39 @@ def _translator(config, model, workdir=None, checkpoint=None) -> inference.Trans
   return inference.Translator.from_workdir(path, config=config, step=step)
 
 
-def _split_by_domain(config, split):
-  """{domain: uint8 images [N, H, W, 3]} of a split (uint8 keeps AFHQ's validation set small in memory)."""
-  from dss_jax import images as imglib
-  if config.dataset == 'synthetic':
+def _batches(config, split):
+  """(images [b, H, W, 3] in [-1, 1], labels [b]) batches of a split, in a fixed order."""
+  if config.dataset == 'synthetic':  # No TensorFlow needed.
     from dss_jax.datasets import synthetic
     s = config.synthetic
     data = synthetic.load_split(s.n_style, config.dataset_config or 'style_domains', split,
                                 s.train_per_domain if split == 'train' else s.test_per_domain, config.img_size)
-    return {int(u): imglib.to_uint8(data['image'][data['label'] == u]) for u in np.unique(data['label'])}
+    for i in range(0, len(data['label']), config.val_batch_size):
+      yield data['image'][i:i + config.val_batch_size], data['label'][i:i + config.val_batch_size]
+    return
   from dss_jax import input_pipeline
-  out = {}
   for batch in input_pipeline.create_eval_iterator(config, split):
-    for u in np.unique(batch['label']):
-      out.setdefault(int(u), []).append(imglib.to_uint8(batch['image'][batch['label'] == u]))
+    yield batch['image'], batch['label']
+
+
+def _split_by_domain(config, split):
+  """{domain: uint8 images [N, H, W, 3]} of a split (uint8 keeps AFHQ's validation set small in memory)."""
+  from dss_jax import images as imglib
+  out = {}
+  for x, labels in _batches(config, split):
+    for u in np.unique(labels):
+      out.setdefault(int(u), []).append(imglib.to_uint8(x[labels == u]))
   return {u: np.concatenate(v) for u, v in sorted(out.items())}
+
+
+def _real_stats(config, feature_fn):
+  """{domain: (mu, sigma)} of the features of every training image, streamed (AFHQ's train set is 15k images)."""
+  feats = {}
+  for x, labels in _batches(config, 'train'):
+    f = np.asarray(feature_fn(np.asarray(x, np.float32)))
+    for u in np.unique(labels):
+      feats.setdefault(int(u), []).append(f[labels == u])
+  return {u: fid_lib.gaussian_stats(np.concatenate(v)) for u, v in feats.items()}
 
 
 def _to_float(images_u8):
@@ -128,13 +146,8 @@ def fid_lpips(config, model, workdir=None, modes=('latent', 'reference'), seed=N
 
   val = _split_by_domain(config, 'test')
   domains = sorted(val)
-  real_stats = {}
-  if feature_fn is not None:  # Real statistics: all training images of each domain, computed once for both modes.
-    train = _split_by_domain(config, 'train')
-    for u in domains:
-      feats = np.concatenate([feature_fn(_to_float(train[u][i:i + config.val_batch_size]))
-                              for i in range(0, len(train[u]), config.val_batch_size)])
-      real_stats[u] = fid_lib.gaussian_stats(feats)
+  # Real statistics: all training images of each domain, computed once for both modes.
+  real_stats = _real_stats(config, feature_fn) if feature_fn is not None else {}
   b = config.val_batch_size
   for mode in modes:
     if mode not in ('latent', 'reference'):

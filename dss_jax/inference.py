@@ -101,6 +101,9 @@ def restore_ema(config, workdir: str, step: int | None = None):
   workdir = os.path.abspath(workdir)
   if os.path.exists(os.path.join(workdir, 'config.json')):
     checkpoint.check_config(workdir, config)  # Compares only (never writes when the file exists).
+  if not os.path.isdir(checkpoint.checkpoint_dir(workdir)):
+    raise FileNotFoundError(f'No checkpoints/ folder in {workdir!r}: give a dss_jax workdir (or one of its '
+                            'checkpoints/<step> folders), and train first if it is new.')
   mngr = checkpoint.manager(workdir, keep=config.get('keep_checkpoints', 3))
   steps = mngr.all_steps()
   if not steps:

@@ -154,7 +154,8 @@ def _inputs(translator, src_dir, ref_dir, target, max_images):
   else:
     val = _val_split(config, per_domain=math.ceil(max_images / k) + 2)
     x_src, y_src = val
-  x_src, y_src = x_src[_round_robin(y_src, max_images)], y_src[_round_robin(y_src, max_images)]
+  pick = _round_robin(y_src, max_images)
+  x_src, y_src = x_src[pick], y_src[pick]
   if ref_dir:
     x_ref, y_ref = _folder(ref_dir, translator, '--ref_dir')
     if (y_ref < 0).any():
