@@ -123,3 +123,13 @@ def test_mlp_mapping_truncation_and_no_inverse():
   np.testing.assert_allclose(t.sample_style(1, 3, psi=0.5, seed=2), s_avg + 0.5 * (s - s_avg), atol=1e-5)
   with pytest.raises(inference.FlowRequiredError, match='MLP mapping'):
     t.reference_to_z(np.zeros((1, 32, 32, 3)), 0)
+
+
+def test_from_state_uses_the_ema_copies(images):
+  from dss_jax import train
+  config = tiny_config()
+  state = train.create_train_state(config, jax.random.key(0))
+  t = inference.Translator.from_state(config, state)
+  assert t.step == 0 and t.params is state.ema
+  x, _ = images
+  assert t.translate(x[:2], 'domain4', seed=0).shape == (2, 32, 32, 3)
