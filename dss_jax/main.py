@@ -14,6 +14,10 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Config file, optionally path:stargan_v2.', lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs, grids and metrics.')
 flags.DEFINE_enum('mode', 'train', ['train', 'summary', 'sample', 'eval'], 'What to do.')
+flags.DEFINE_bool('distributed', False, 'Multi-process run (TPU pod slice, several GPU hosts): call '
+                  'jax.distributed.initialize() first. Start the same command on every host.')
+flags.DEFINE_bool('eval_after_train', True, 'train: on the synthetic dataset, run the identifiability benchmark '
+                  '(--mode=eval) when training ends and print its table.')
 # --mode=sample and --mode=eval (see dss_jax/sample.py and dss_jax/evaluate.py).
 flags.DEFINE_string('checkpoint', None, 'Step number, checkpoint folder or other workdir to load (default: the '
                     "workdir's latest checkpoint; EMA weights).")
@@ -33,10 +37,7 @@ flags.DEFINE_list('eval_modes', ['latent', 'reference'], 'eval: modes of the FID
 flags.mark_flags_as_required(['config'])
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  config = FLAGS.config
+def _run(config):
   if FLAGS.mode == 'summary':
     from dss_jax import summary
     summary.print_summary(config)
@@ -45,7 +46,10 @@ def main(argv):
     raise app.UsageError(f'--workdir is required for --mode={FLAGS.mode}.')
   if FLAGS.mode == 'train':
     from dss_jax import train
-    train.train_and_evaluate(config, FLAGS.workdir)
+    state = train.train_and_evaluate(config, FLAGS.workdir)
+    if config.dataset == 'synthetic' and FLAGS.eval_after_train:
+      from dss_jax import evaluate
+      print(evaluate.markdown(evaluate.run(config, FLAGS.workdir, model=state)))
   elif FLAGS.mode == 'sample':
     from dss_jax import sample
     sample.run(config, FLAGS.workdir, checkpoint=FLAGS.checkpoint, out_dir=FLAGS.out_dir, src_dir=FLAGS.src_dir,
@@ -54,6 +58,22 @@ def main(argv):
   elif FLAGS.mode == 'eval':
     from dss_jax import evaluate
     evaluate.run(config, FLAGS.workdir, checkpoint=FLAGS.checkpoint, seed=FLAGS.seed, modes=FLAGS.eval_modes)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  if FLAGS.distributed:
+    import jax
+    jax.distributed.initialize()
+  try:
+    _run(FLAGS.config)
+  except (ValueError, FileNotFoundError, FloatingPointError) as e:
+    if not type(e).__module__.startswith('dss_jax'):
+      raise
+    # Our own errors are sentences for the user (missing data, wrong domain count, another config's
+    # checkpoint, a diverged run, missing metric weights): print them without a traceback.
+    raise SystemExit(f'error: {e}') from None
 
 
 if __name__ == '__main__':

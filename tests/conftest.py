@@ -8,10 +8,8 @@ import pathlib
 import tempfile
 
 # Two host devices so the sharded-step test can build a 2-device mesh, and LLVM's cheapest optimisation
-# level (it quarters compile time, and tests run few steps), and XLA's classic CPU runtime, as dss_jax
-# itself sets it (see dss_jax/__init__.py). All must precede importing jax.
-os.environ.setdefault('XLA_FLAGS', '--xla_force_host_platform_device_count=2 --xla_backend_optimization_level=0 '
-                      '--xla_cpu_use_thunk_runtime=false')
+# level: it quarters compile time, and tests run few steps (must precede importing jax).
+os.environ.setdefault('XLA_FLAGS', '--xla_force_host_platform_device_count=2 --xla_backend_optimization_level=0')
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import jax  # noqa: E402
