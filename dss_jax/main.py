@@ -31,7 +31,8 @@ flags.DEFINE_string('target', None, 'sample: target domain (name or index) for -
 flags.DEFINE_integer('num', 8, 'sample: random styles per source and target domain.')
 flags.DEFINE_list('psi', ['0.5', '0.7', '1.0'], 'sample: truncation values of the latent-guided grids.')
 flags.DEFINE_integer('max_images', 8, 'sample: at most this many sources (and references) in the grids.')
-flags.DEFINE_integer('seed', 0, 'sample/eval: seed of z and of the evaluation pairs.')
+flags.DEFINE_integer('seed', None, 'sample/eval: seed of z and of the evaluation pairs (default: 0 for sample, '
+                     'config.seed for eval, as StarGAN v2 evaluates with its training seed).')
 flags.DEFINE_bool('video', True, 'sample: write the style-interpolation video (mp4 with ffmpeg, else GIF).')
 flags.DEFINE_list('eval_modes', ['latent', 'reference'], 'eval: modes of the FID/LPIPS protocol.')
 flags.mark_flags_as_required(['config'])
@@ -54,7 +55,7 @@ def _run(config):
     from dss_jax import sample
     sample.run(config, FLAGS.workdir, checkpoint=FLAGS.checkpoint, out_dir=FLAGS.out_dir, src_dir=FLAGS.src_dir,
                ref_dir=FLAGS.ref_dir, image=FLAGS.image, target=FLAGS.target, num=FLAGS.num,
-               psis=[float(p) for p in FLAGS.psi], max_images=FLAGS.max_images, seed=FLAGS.seed, video=FLAGS.video)
+               psis=[float(p) for p in FLAGS.psi], max_images=FLAGS.max_images, seed=FLAGS.seed or 0, video=FLAGS.video)
   elif FLAGS.mode == 'eval':
     from dss_jax import evaluate
     evaluate.run(config, FLAGS.workdir, checkpoint=FLAGS.checkpoint, seed=FLAGS.seed, modes=FLAGS.eval_modes)
