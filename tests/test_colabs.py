@@ -24,7 +24,7 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[1]
 COLABS = REPO / 'colabs'
 NOTEBOOKS = sorted(p.name for p in COLABS.glob('*.ipynb'))
-DEMO_TIMEOUT_S = 600  # Per cell; the whole tiny run takes about a minute and a half on 2 loaded cores.
+CELL_TIMEOUT_S = 600  # Per cell; the tiny demo takes about a minute and a half on 2 loaded cores.
 
 
 def read(name):
@@ -253,38 +253,86 @@ def test_demo_notebook_references_only_what_exists():
   assert not resolver.missing, f'dss_demo.ipynb uses names dss_jax does not have: {list(resolver.missing)}'
 
 
-# ------------------------------------------------------------------------------------------ run the demo
+# ------------------------------------------------------------------------------------------ running notebooks
 
 
-def test_demo_notebook_runs_top_to_bottom(tmp_path):
-  """dss_demo.ipynb with TINY = True in a fresh python3 kernel, working directory tmp_path."""
+def with_parameters(nb, source):
+  """Appends `source` to the parameters cell (papermill-style: later assignments win)."""
+  parameters = next(cell for cell in nb.cells if 'parameters' in cell.metadata.get('tags', []))
+  parameters.source += f'\n# Injected by tests/test_colabs.py.\n{source}'
+  return parameters
+
+
+def execute(nb, cwd, pythonpath=()):
+  """Runs nb in a fresh python3 kernel (working directory cwd, the repository importable); returns its stream text.
+
+  Kernelspecs whose argv starts with `python` run this interpreter (jupyter_client substitutes sys.executable);
+  without an installed python3 spec, ipykernel's native one is used.
+  """
   from nbclient import NotebookClient
 
-  nb = read('dss_demo.ipynb')
-  parameters = next(cell for cell in nb.cells if 'parameters' in cell.metadata.get('tags', []))
-  assert 'TINY' in parameters.source and 'STEPS' in parameters.source
-  parameters.source += '\nTINY = True  # Injected by tests/test_colabs.py.'
-
   env = dict(os.environ)
-  env['PYTHONPATH'] = os.pathsep.join([str(REPO), *filter(None, [env.get('PYTHONPATH')])])
+  env['PYTHONPATH'] = os.pathsep.join([str(REPO), *map(str, pythonpath), *filter(None, [env.get('PYTHONPATH')])])
   env['XLA_FLAGS'] = '--xla_backend_optimization_level=0'  # One CPU device, cheapest compiles.
   # The suite's persistent compilation cache (conftest.py): a rerun reads the kernel's compiled programs from disk.
   env['JAX_COMPILATION_CACHE_DIR'] = os.path.join(tempfile.gettempdir(), 'dss_jax_test_jit_cache')
   env['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0.5'
   env['TF_CPP_MIN_LOG_LEVEL'] = '2'
-  # Kernelspecs whose argv starts with `python` run this interpreter (jupyter_client substitutes sys.executable);
-  # without an installed python3 spec, ipykernel's native one is used.
-  client = NotebookClient(nb, kernel_name='python3', timeout=DEMO_TIMEOUT_S, allow_errors=False,
-                          resources={'metadata': {'path': str(tmp_path)}})
-  client.execute(env=env)
+  NotebookClient(nb, kernel_name='python3', timeout=CELL_TIMEOUT_S, allow_errors=False,
+                 resources={'metadata': {'path': str(cwd)}}).execute(env=env)
+  return '\n'.join(out.get('text', '') for cell in nb.cells if cell.cell_type == 'code' for out in cell.outputs
+                   if out.output_type == 'stream')
 
-  outputs = '\n'.join(out.get('text', '') for cell in nb.cells if cell.cell_type == 'code' for out in cell.outputs
-                      if out.output_type == 'stream')
+
+def displayed(nb, mime):
+  return [out['data'][mime] for cell in nb.cells if cell.cell_type == 'code' for out in cell.outputs
+          if mime in out.get('data', {})]
+
+
+def test_demo_notebook_runs_top_to_bottom(tmp_path):
+  """dss_demo.ipynb with TINY = True in a fresh kernel, working directory tmp_path."""
+  nb = read('dss_demo.ipynb')
+  assert 'TINY' in with_parameters(nb, 'TINY = True').source
+  outputs = execute(nb, tmp_path)
   assert 'Trained to step 4' in outputs, outputs[-2000:]
-  images = [out for cell in nb.cells if cell.cell_type == 'code' for out in cell.outputs
-            if 'image/png' in out.get('data', {})]
-  assert len(images) >= 7, f'expected every picture cell to display, got {len(images)} images.'
-  tables = [out for cell in nb.cells if cell.cell_type == 'code' for out in cell.outputs
-            if 'text/markdown' in out.get('data', {})]
-  assert tables and '| MCC (mean over domains' in tables[-1]['data']['text/markdown'], tables
+  assert len(displayed(nb, 'image/png')) >= 7, 'expected every picture cell to display.'
+  tables = displayed(nb, 'text/markdown')
+  assert tables and '| MCC (mean over domains' in tables[-1], tables
   assert (tmp_path / 'runs' / 'dss_demo_tiny' / 'config.json').exists()
+
+
+# Tiny networks for the AFHQ config (as conftest.tiny_config), through the notebook's EXTRA_FLAGS.
+_AFHQ_TINY_FLAGS = ('--config.img_size=32 --config.dim_in=8 --config.max_conv_dim=16 --config.style_dim=4 '
+                    '--config.mapping_hidden=16 --config.flow.num_layers=2 --config.flow.num_bins=4 '
+                    '--config.flow.cond_width=16 --config.style_disc_hidden=16 --config.val_batch_size=4 '
+                    '--config.log_every=1 --config.sample_every=2 --config.shuffle_buffer=10 --video=false')
+
+
+@pytest.mark.skipif(os.environ.get('DSS_JAX_SLOW_TESTS') != '1',
+                    reason='about 90 s more on 2 CPU cores; set DSS_JAX_SLOW_TESTS=1 to run it.')
+def test_afhq_notebook_runs_on_a_fake_drive(tmp_path):
+  """afhq_tpu.ipynb on the CPU: a stand-in google.colab.drive, a fake AFHQ v2 archive of random PNGs, tiny
+  networks, 2 steps. Covers everything but Colab, the TPU and the real data: the TFDS preparation, the
+  training and sampling commands, and the Translator cells."""
+  import numpy as np
+  from PIL import Image
+
+  colab = tmp_path / 'fake_modules' / 'google' / 'colab'  # A namespace portion beside google.protobuf etc.
+  colab.mkdir(parents=True)
+  (colab / 'drive.py').write_text('import os\n\ndef mount(path):\n  os.makedirs(path, exist_ok=True)\n')
+  (colab / 'output.py').write_text('')  # Libraries that detect Colab import it.
+  drive, rng = tmp_path / 'drive', np.random.default_rng(0)
+  for split, n in (('train', 6), ('test', 3)):
+    for domain in ('cat', 'dog', 'wild'):
+      folder = drive / 'afhq_v2' / split / domain
+      folder.mkdir(parents=True)
+      for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (48, 48, 3), np.uint8)).save(folder / f'{i}.png')
+  nb = read('afhq_tpu.ipynb')
+  with_parameters(nb, f"DRIVE_AFHQ_DIR = '{drive}/afhq_v2'\nTFDS_DATA_DIR = '{drive}/tfds'\nWORKDIR = '{drive}/run'\n"
+                      f"STEPS = 2\nBATCH_SIZE = 4\nCHECKPOINT_EVERY = 2\nEXTRA_FLAGS = '{_AFHQ_TINY_FLAGS}'")
+  outputs = execute(nb, tmp_path, pythonpath=[tmp_path / 'fake_modules'])
+  assert "domains ['cat', 'dog', 'wild']" in outputs, outputs[-3000:]
+  assert (drive / 'run' / 'checkpoints' / '2').is_dir()
+  assert (drive / 'run' / 'sample_000002' / 'reference.png').exists()
+  assert len(displayed(nb, 'image/png')) >= 8
