@@ -74,7 +74,7 @@ def get_config():
   config.sample_every = 5_000  # Image grid (source | reference-guided | latent-guided) every N steps.
   config.checkpoint_every = 10_000  # Orbax checkpoint every N steps (and at the end).
   config.keep_checkpoints = 3  # Checkpoints kept.
-  config.eval_every = 50_000  # --mode=eval metrics during training every N steps (0 = only at the end).
+  config.eval_every = 50_000  # --mode=eval metrics during training every N steps (0 = never; run --mode=eval).
 
   # ---------------------------------------------------------------- evaluation
   config.val_batch_size = 32  # Batch of the eval pipeline.

@@ -48,7 +48,8 @@ def _run(config):
   if FLAGS.mode == 'train':
     from dss_jax import train
     state = train.train_and_evaluate(config, FLAGS.workdir)
-    if config.dataset == 'synthetic' and FLAGS.eval_after_train:
+    evaluated = config.eval_every and config.total_iters % config.eval_every == 0  # The loop's last eval.
+    if config.dataset == 'synthetic' and FLAGS.eval_after_train and not evaluated:
       from dss_jax import evaluate
       print(evaluate.markdown(evaluate.run(config, FLAGS.workdir, model=state)))
   elif FLAGS.mode == 'sample':

@@ -168,6 +168,9 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
         write_grid(done)
       if save_now:
         checkpoint.save(mngr, state)
+      if config.eval_every and done % config.eval_every == 0:
+        from dss_jax import evaluate  # The metrics (and their weights) are loaded only when asked for.
+        evaluate.run(config, workdir, model=state)
   finally:
     mngr.wait_until_finished()  # A pending asynchronous save completes even when the run stops on an error.
   writer.flush()
