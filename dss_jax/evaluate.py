@@ -40,13 +40,7 @@ def _translator(config, model, workdir=None, checkpoint=None) -> inference.Trans
     return model
   if model is not None:
     return inference.Translator.from_state(config, model)
-  path, step = workdir, None
-  if checkpoint:
-    if str(checkpoint).isdigit():
-      step = int(checkpoint)
-    else:
-      path = str(checkpoint)
-  return inference.Translator.from_workdir(path, config=config, step=step)
+  return inference.Translator.from_checkpoint_flag(workdir, checkpoint, config=config)
 
 
 def _batches(config, split):

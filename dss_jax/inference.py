@@ -178,6 +178,14 @@ class Translator:
     return cls(config, ema, step=restored_step, **kwargs)
 
   @classmethod
+  def from_checkpoint_flag(cls, workdir: str, checkpoint=None, config=None, **kwargs) -> 'Translator':
+    """The `--checkpoint` flag's meaning: None = the workdir's latest; a step number; else a checkpoint
+    folder or another workdir."""
+    if checkpoint and str(checkpoint).isdigit():
+      return cls.from_workdir(workdir, config=config, step=int(checkpoint), **kwargs)
+    return cls.from_workdir(str(checkpoint) if checkpoint else workdir, config=config, **kwargs)
+
+  @classmethod
   def from_state(cls, config, state, **kwargs) -> 'Translator':
     """From an in-memory train_step.TrainState (its EMA copies), e.g. the return of train_and_evaluate."""
     step = int(jax.device_get(state.step)) if getattr(state, 'step', None) is not None else None

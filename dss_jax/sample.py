@@ -272,13 +272,7 @@ def run(config, workdir, *, checkpoint=None, out_dir=None, src_dir=None, ref_dir
   translator: use this model instead of loading one (notebooks, tests).
   """
   if translator is None:
-    path, step = workdir, None
-    if checkpoint:
-      if str(checkpoint).isdigit():
-        step = int(checkpoint)
-      else:
-        path = str(checkpoint)
-    translator = inference.Translator.from_workdir(path, config=config, step=step)
+    translator = inference.Translator.from_checkpoint_flag(workdir, checkpoint, config=config)
   step = translator.step if translator.step is not None else 0
   out_dir = out_dir or os.path.join(workdir, f'sample_{step:06d}')
   psis = tuple(float(p) for p in psis)
