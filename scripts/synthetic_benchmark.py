@@ -1,0 +1,153 @@
+"""The synthetic identifiability benchmark: StarGAN v2 against DSS and its ablations, on a CPU.
+
+  python scripts/synthetic_benchmark.py                       # every run that has no result yet
+  python scripts/synthetic_benchmark.py --configs=dss --style_dims=2 --seeds=0   # one run
+  python scripts/synthetic_benchmark.py --table_only          # rebuild docs/results/RESULTS.md
+
+Configurations (configs/synthetic.py, style_domains variant, 32 px, n = 2 style factors, K = 5):
+  stargan_v2  the baseline (MLP mapping, lambda_uni = lambda_smooth = 0)
+  flow        DSS's flow mapping only (lambda_uni = lambda_smooth = 0)
+  flow_uni    flow + unification loss
+  dss         flow + unification + smoothness (full DSS)
+each at style_dim = n (the theorem's setting) and at the config's default style_dim, with the same
+budget, widths and seeds. Each (configuration, style_dim, seed) run trains in its own workdir (a killed
+run resumes), is evaluated with `evaluate_synthetic`, and writes docs/results/<run>.json and a grid PNG
+as soon as it finishes; the table is rebuilt from whatever results are present.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+CONFIGS = {
+    'stargan_v2': dict(arg='stargan_v2'),
+    'flow': dict(arg='', lambda_uni=0.0, lambda_smooth=0.0),
+    'flow_uni': dict(arg='', lambda_smooth=0.0),
+    'dss': dict(arg=''),
+}
+# Columns of the results table: (flattened metric name, header).
+COLUMNS = [
+    ('mcc/mean', 'MCC'),
+    ('mcc_random_encoder/mean', 'MCC untrained'),
+    ('dci/disentanglement', 'DCI D'),
+    ('dci/completeness', 'DCI C'),
+    ('dci/informativeness', 'DCI I'),
+    ('counterfactual/model/l1', 'CF L1'),
+    ('counterfactual/model/l1_object', 'CF L1 obj'),
+    ('counterfactual/model/psnr_object', 'CF PSNR obj'),
+    ('counterfactual/model/iou', 'CF IoU'),
+    ('latent_quality/domain_accuracy', 'dom acc'),
+    ('latent_quality/content_preservation/mean', 'content r'),
+    ('latent_quality/style_wasserstein/mean', 'style W1'),
+    ('unification/frechet_mean', 'uni FD'),
+    ('unification/accuracy_mean', 'uni acc'),
+    ('smoothness', 'smooth'),
+    ('wall_minutes', 'min'),
+]
+
+
+def run_name(config_name, style_dim, seed):
+  return f'{config_name}_sd{style_dim}_seed{seed}'
+
+
+def make_config(config_name, style_dim, seed, steps):
+  from configs import synthetic
+  spec = dict(CONFIGS[config_name])
+  config = synthetic.get_config(spec.pop('arg'))
+  for key, value in spec.items():
+    setattr(config, key, value)
+  config.style_dim = style_dim
+  config.seed = seed
+  config.total_iters = steps
+  config.ds_iter = steps
+  config.checkpoint_every = max(steps // 4, 1)
+  config.sample_every = steps
+  return config
+
+
+def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwargs):
+  from dss_jax import evaluate, train
+  from dss_jax.metrics import report
+  name = run_name(config_name, style_dim, seed)
+  config = make_config(config_name, style_dim, seed, steps)
+  workdir = os.path.join(workdir_root, name)
+  print(f'[{time.strftime("%H:%M:%S")}] {name}: training {steps} steps in {workdir}', flush=True)
+  t0 = time.time()
+  state = train.train_and_evaluate(config, workdir)
+  train_s = time.time() - t0
+  print(f'[{time.strftime("%H:%M:%S")}] {name}: evaluating', flush=True)
+  metrics = evaluate.evaluate_synthetic(config, state, workdir, seed=seed,
+                                        oracle_dir=os.path.join(workdir_root, 'oracle'), **eval_kwargs)
+  metrics.update(configuration=config_name, style_dim=style_dim, seed=seed, steps=steps,
+                 train_minutes=train_s / 60, wall_minutes=(time.time() - t0) / 60,
+                 machine=f'{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}')
+  os.makedirs(os.path.join(out_dir, 'grids'), exist_ok=True)
+  report.write_json(metrics, os.path.join(out_dir, f'{name}.json'))
+  grid = os.path.join(workdir, 'samples', f'{steps:06d}.png')
+  if os.path.exists(grid):
+    shutil.copyfile(grid, os.path.join(out_dir, 'grids', f'{name}.png'))
+  print(f'[{time.strftime("%H:%M:%S")}] {name}: done, MCC {metrics["mcc"]["mean"]:.3f} '
+        f'(untrained {metrics["mcc_random_encoder"]["mean"]:.3f})', flush=True)
+
+
+def build_table(out_dir):
+  """docs/results/RESULTS.md: configuration x metric, mean ± std over the seeds present."""
+  from dss_jax.metrics import report
+  runs = {}
+  for file in sorted(os.listdir(out_dir)):
+    if file.endswith('.json'):
+      with open(os.path.join(out_dir, file)) as f:
+        m = json.load(f)
+      runs.setdefault((m['configuration'], m['style_dim'], m['steps']), []).append(m)
+  order = list(CONFIGS)
+  rows = {f'{c} (style_dim {d}, {s} steps)': [{k: report.flatten(m).get(k) for k, _ in COLUMNS} for m in ms]
+          for (c, d, s), ms in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][2], order.index(kv[0][0])))}
+  rows = {r: [{k: v for k, v in m.items() if v is not None} for m in ms] for r, ms in rows.items()}
+  table = report.markdown_table(rows, [k for k, _ in COLUMNS])
+  for key, header in COLUMNS:
+    table = table.replace(f'| {key} ', f'| {header} ', 1)
+  machines = sorted({m['machine'] for ms in runs.values() for m in ms})
+  text = ('# Synthetic benchmark results\n\nBuilt by `scripts/synthetic_benchmark.py` from the JSON files in this '
+          f'folder. Machine(s): {", ".join(machines) or "none yet"}. Cells are mean ± std over seeds.\n\n'
+          + table + '\n')
+  with open(os.path.join(out_dir, 'RESULTS.md'), 'w') as f:
+    f.write(text)
+  print(text)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--configs', default=','.join(CONFIGS))
+  parser.add_argument('--style_dims', default='2,16', help='2 = n (the theorem), 16 = configs/synthetic.py default')
+  parser.add_argument('--seeds', default='0,1')
+  parser.add_argument('--steps', type=int, default=1000)
+  parser.add_argument('--workdir', default=os.path.join(REPO, 'runs', 'benchmark'))
+  parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'results'))
+  parser.add_argument('--num_pairs', type=int, default=500)
+  parser.add_argument('--num_latent', type=int, default=500)
+  parser.add_argument('--table_only', action='store_true')
+  args = parser.parse_args()
+  os.makedirs(args.out, exist_ok=True)
+  if not args.table_only:
+    eval_kwargs = dict(num_pairs=args.num_pairs, num_latent=args.num_latent)
+    for seed in [int(s) for s in args.seeds.split(',')]:
+      for style_dim in [int(d) for d in args.style_dims.split(',')]:
+        for config_name in args.configs.split(','):
+          if config_name not in CONFIGS:
+            raise SystemExit(f'Unknown configuration {config_name!r}; choose from {", ".join(CONFIGS)}.')
+          if os.path.exists(os.path.join(args.out, run_name(config_name, style_dim, seed) + '.json')):
+            continue
+          run_one(config_name, style_dim, seed, args.steps, args.workdir, args.out, eval_kwargs)
+          build_table(args.out)
+  build_table(args.out)
+
+
+if __name__ == '__main__':
+  main()
