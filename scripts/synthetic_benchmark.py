@@ -37,6 +37,7 @@ COLUMNS = [
     ('mcc/mean', 'MCC'),
     ('mcc_random_encoder/mean', 'MCC untrained'),
     ('dci/disentanglement', 'DCI D'),
+    ('dci_random_encoder/disentanglement', 'DCI D untrained'),
     ('dci/completeness', 'DCI C'),
     ('dci/informativeness', 'DCI I'),
     ('counterfactual/model/l1', 'CF L1'),
@@ -44,11 +45,13 @@ COLUMNS = [
     ('counterfactual/model/psnr_object', 'CF PSNR obj'),
     ('counterfactual/model/iou', 'CF IoU'),
     ('latent_quality/domain_accuracy', 'dom acc'),
-    ('latent_quality/content_preservation/mean', 'content r'),
-    ('latent_quality/style_wasserstein/mean', 'style W1'),
+    ('latent_quality/content_corr/x', 'x r'),
+    ('latent_quality/content_corr/size', 'size r'),
+    ('latent_quality/shape_accuracy', 'shape acc'),
+    ('latent_quality/style_wasserstein_mean', 'style W1'),
     ('unification/frechet_mean', 'uni FD'),
     ('unification/accuracy_mean', 'uni acc'),
-    ('smoothness', 'smooth'),
+    ('smoothness/mean', 'smooth'),
     ('wall_minutes', 'min'),
 ]
 
@@ -114,6 +117,21 @@ def build_table(out_dir):
   for key, header in COLUMNS:
     table = table.replace(f'| {key} ', f'| {header} ', 1)
   machines = sorted({m['machine'] for ms in runs.values() for m in ms})
+  # The reference points do not depend on the model: the trivial answers of the first run's pairs.
+  first = next(iter(runs.values()))[0] if runs else None
+  if first:
+    cf = first['counterfactual']
+    lines = ['', '| trivial answer (same test pairs) | CF L1 | CF L1 obj | CF PSNR obj | CF IoU |',
+             '|---|---|---|---|---|']
+    for answer in ('copy_source', 'copy_reference', 'flat_reference_background'):
+      a = cf[answer]
+      lines.append(f"| {answer.replace('_', ' ')} | {a['l1']:.3f} | {a['l1_object']:.3f} | {a['psnr_object']:.2f} | "
+                   f"{a['iou']:.3f} |")
+    lq = first['latent_quality']
+    lines.append('')
+    lines.append(f"Domain accuracy ceiling: Bayes {lq['bayes_domain_accuracy']:.3f}; the oracle on real test images "
+                 f"{lq['oracle_real_domain_accuracy']:.3f}. Chance: shape 0.2.")
+    table += '\n'.join(lines)
   text = ('# Synthetic benchmark results\n\nBuilt by `scripts/synthetic_benchmark.py` from the JSON files in this '
           f'folder. Machine(s): {", ".join(machines) or "none yet"}. Cells are mean ± std over seeds.\n\n'
           + table + '\n')
