@@ -5,6 +5,7 @@ official repository); their state_dict keys follow section 1.9.
 """
 
 import math
+import os
 
 import pytest
 
@@ -207,6 +208,7 @@ def tiny_config(arg='stargan_v2', img_size=32, num_domains=3, w_hpf=0.0):
   config = synthetic.get_config(arg)
   config.img_size = img_size
   config.num_domains = num_domains
+  config.synthetic.n_style = (num_domains - 1) // 2  # The synthetic data then has num_domains = 2n + 1 domains.
   config.w_hpf = w_hpf
   config.dim_in = 8
   config.max_conv_dim = 16
@@ -384,3 +386,8 @@ def test_import_to_workdir_writes_a_restorable_training_state(afhq_like, tmp_pat
   same(state.ema['style']['mapping'], state.params['style']['mapping'])
   with pytest.raises(ValueError, match='already holds checkpoints'):
     sg2.import_to_workdir(config, tmp_path / 'ema.ckpt', tmp_path / 'run')
+  # The imported workdir samples through --mode=sample, the code path of any trained run.
+  from dss_jax import sample
+  out = sample.run(config, str(tmp_path / 'run'), out_dir=str(tmp_path / 'samples'), max_images=2, num=2,
+                   psis=(1.0,), video=False)
+  assert os.path.getsize(out['reference']) > 0 and out['latent']
