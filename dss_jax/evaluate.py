@@ -7,7 +7,7 @@
 Writes <workdir>/metrics_step<N>.json (every number) and metrics_step<N>.md (a table: metric, the
 model's value, and the reference points that give it meaning: floors, trivial answers, ceilings);
 the FID/LPIPS part also goes to <workdir>/fid_lpips_step<N>.json. What each metric means:
-docs/_readme_metrics.md.
+README.md ("Metrics").
 
 - `fid_lpips`: for mode in (latent, reference), every ordered pair of domains (K(K-1) tasks); each
   validation image of the source domain is translated `config.num_outs_per_domain` (10) times (fresh z,

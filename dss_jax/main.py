@@ -78,6 +78,12 @@ def main(argv):
     raise SystemExit(f'error: {e}') from None
 
 
+def _quiet_orbax(record) -> bool:
+  """Orbax logs a dozen INFO lines per checkpoint; keep its warnings and errors, drop its INFO chatter."""
+  return record.levelno > logging.converter.STANDARD_INFO or '/orbax/' not in record.pathname
+
+
 if __name__ == '__main__':
   logging.set_verbosity(logging.INFO)
+  logging.get_absl_handler().addFilter(_quiet_orbax)
   app.run(main)

@@ -8,6 +8,6 @@
 - `report`: JSON and markdown-table writers (configuration x metric, mean ± std over seeds).
 
 FID and LPIPS need local weight files (`config.inception_path`, `config.lpips_path`); see
-docs/_readme_metrics.md and scripts/convert_torchvision_weights.py. Without them `load_inception` /
+README.md ("Metrics") and scripts/convert_torchvision_weights.py. Without them `load_inception` /
 `load_lpips` raise `fid.MetricWeightsNotFoundError` (a FileNotFoundError) and the rest still runs.
 """

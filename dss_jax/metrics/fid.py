@@ -27,7 +27,7 @@ FEATURE_DIM = 2048
 _HOW_TO_MAKE = (
     'Make it once on a machine with torch and torchvision installed:\n'
     '  python scripts/convert_torchvision_weights.py --what={what} --out={out}\n'
-    'then copy the file here and set {key}. See docs/_readme_metrics.md. '
+    'then copy the file here and set {key}. See README.md ("Metrics"). '
     'The other metrics (LPIPS, identifiability benchmark) run without it.'
 )
 
