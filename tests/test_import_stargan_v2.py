@@ -11,12 +11,12 @@ import pytest
 
 torch = pytest.importorskip('torch', reason='torch is an optional extra (pip install -e .[torch])')
 
+import conftest  # noqa: E402
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from configs import synthetic  # noqa: E402
 from dss_jax import models  # noqa: E402
 from dss_jax.tools import import_stargan_v2 as sg2  # noqa: E402
 
@@ -205,20 +205,13 @@ def randomise(module, seed):
 # ------------------------------------------------------------------ fixtures
 
 def tiny_config(arg='stargan_v2', img_size=32, num_domains=3, w_hpf=0.0):
-  config = synthetic.get_config(arg)
+  """The suite's tiny config (tests/conftest.py) at another size, domain count or w_hpf."""
+  config = conftest.tiny_config(arg)
   config.img_size = img_size
   config.num_domains = num_domains
   config.synthetic.n_style = (num_domains - 1) // 2  # The synthetic data then has num_domains = 2n + 1 domains.
   config.w_hpf = w_hpf
-  config.dim_in = 8
-  config.max_conv_dim = 16
-  config.style_dim = 4
-  config.latent_dim = 4
-  config.mapping_hidden = 16
-  config.flow.num_layers = 2
-  config.flow.num_bins = 4
-  config.flow.cond_width = 16
-  config.style_disc_hidden = 16
+  config.latent_dim = 4  # Also for DSS configs: the official mapping network of the torch side uses it.
   return config
 
 
