@@ -101,7 +101,3 @@ def finalize(config, arg):
     raise ValueError(f'Unknown config argument {arg!r}; the only one is "stargan_v2".')
   return config
 
-
-def dim_in(config):
-  """The first conv width: config.dim_in, or 2**14 // img_size (StarGAN v2) when it is -1."""
-  return config.dim_in if config.dim_in > 0 else 2**14 // config.img_size
