@@ -27,7 +27,7 @@ import jax
 import numpy as np
 from absl import logging
 
-from dss_jax import inference
+from dss_jax import inference, models
 from dss_jax.metrics import fid as fid_lib
 from dss_jax.metrics import identifiability, oracle, report
 
@@ -219,17 +219,37 @@ def _smoothness(t, x, y, seed):
   return {'per_domain': per, 'mean': float(np.mean(list(per.values())))}
 
 
+def _untrained(t: inference.Translator, seed: int) -> inference.Translator:
+  """The same architecture with every network freshly initialised (the latent MCC floor)."""
+  p = models.init_params(t.nets, t.config, jax.random.key(seed + 2))
+  return inference.Translator(t.config, {'generator': p['generator'],
+                                         'style': {'mapping': p['mapping'], 'style_encoder': p['style_encoder']}},
+                              domains=t.domains, step=0, batch_size=t.batch_size)
+
+
+def _latent_mcc(t, orc, sources, z, labels):
+  """MCC per target domain between the latent codes F(z, u) and the style the oracle reads from G(x, F(z, u))."""
+  s = t.style_from_z(z, labels)
+  read = oracle.oracle_predict(orc, np.clip(t.generate(sources, s), -1.0, 1.0))['style']
+  return identifiability.mcc_per_domain(read, s, labels)
+
+
 def evaluate_synthetic(config, model, workdir=None, *, seed=0, num_pairs=500, num_latent=500,
-                       oracle_per_domain=2000, oracle_steps=1500, oracle_dir=None, dci_regressor='gbt',
-                       write=True) -> dict:
+                       num_latent_mcc=1000, oracle_per_domain=2000, oracle_steps=1500, oracle_dir=None,
+                       dci_regressor='gbt', write=True) -> dict:
   """The identifiability benchmark on the synthetic test split (config.synthetic.test_per_domain per domain).
 
   model: an inference.Translator or a train_step.TrainState (its EMA weights). num_pairs: counterfactual
   (source, reference) pairs across domains; num_latent: latent-guided outputs read by the oracle. The
   oracle (oracle_per_domain training images per domain, oracle_steps steps) is trained once and cached in
-  oracle_dir (default <workdir>/oracle). With write and a workdir, writes metrics_step<N>.json / .md.
+  oracle_dir (default <workdir>/oracle). num_latent_mcc: latent-guided outputs (split evenly over the
+  target domains) for latent_mcc, the theorem's own quantity: do the components of the model's latent
+  codes F(z, u) follow the true factors that the oracle reads from G(x, F(z, u))? Beside it,
+  latent_mcc_untrained: the same with every network freshly initialised. With write and a workdir, writes
+  metrics_step<N>.json / .md.
   Returns the nested dict of metrics (keys: mcc, mcc_random_encoder, dci, dci_random_encoder,
-  counterfactual, latent_quality, unification, smoothness, smoothness_random_encoder, settings).
+  counterfactual, latent_quality, unification, smoothness, smoothness_random_encoder, latent_mcc,
+  latent_mcc_untrained, settings).
   """
   from dss_jax.datasets import synthetic
   if config.dataset != 'synthetic':
@@ -281,7 +301,17 @@ def evaluate_synthetic(config, model, workdir=None, *, seed=0, num_pairs=500, nu
 
   out['smoothness'] = _smoothness(t, x, y, seed)
   out['smoothness_random_encoder'] = _smoothness(rand, x, y, seed)
+
+  # Latent MCC (its own generator, so that the numbers above do not depend on num_latent_mcc).
+  lrng = np.random.default_rng(seed + 7)
+  per = max(num_latent_mcc // config.num_domains, 10)
+  mcc_labels = np.repeat(np.arange(config.num_domains), per)
+  mcc_sources = x[lrng.integers(0, len(x), len(mcc_labels))]
+  mcc_z = lrng.standard_normal((len(mcc_labels), t.z_dim)).astype(np.float32)
+  out['latent_mcc'] = _latent_mcc(t, orc, mcc_sources, mcc_z, mcc_labels)
+  out['latent_mcc_untrained'] = _latent_mcc(_untrained(t, seed), orc, mcc_sources, mcc_z, mcc_labels)
   out['settings'] = {'test_images': len(x), 'num_pairs': num_pairs, 'num_latent': num_latent,
+                     'num_latent_mcc': len(mcc_labels),
                      'oracle_per_domain': oracle_per_domain, 'oracle_steps': oracle_steps, 'seed': seed}
   if write and workdir:
     write_metrics(out, workdir)
@@ -329,6 +359,9 @@ def markdown(metrics: dict) -> str:
     row('unification gap: classifier accuracy (mean)', _f(u['accuracy_mean']), '0.5 = indistinguishable')
     row('smoothness (lower = smoother)', _f(metrics['smoothness']['mean']),
         f'random encoder {_f(metrics["smoothness_random_encoder"]["mean"])}')
+  if 'latent_mcc' in metrics:
+    row('latent MCC: F(z, u) components vs the style the oracle reads from G(x, F(z, u))',
+        _f(metrics['latent_mcc']['mean']), f'untrained model {_f(metrics["latent_mcc_untrained"]["mean"])}')
   fl = metrics.get('fid_lpips', {})
   for mode in ('latent', 'reference'):
     for name in ('FID', 'LPIPS'):

@@ -3,6 +3,7 @@
   python scripts/synthetic_benchmark.py                       # every run that has no result yet
   python scripts/synthetic_benchmark.py --configs=dss --style_dims=2 --seeds=0   # one run
   python scripts/synthetic_benchmark.py --table_only          # rebuild docs/results/RESULTS.md
+  python scripts/synthetic_benchmark.py --reevaluate          # new metrics for finished runs, from their checkpoints
 
 Configurations (configs/synthetic.py, style_domains variant, 32 px, n = 2 style factors, K = 5):
   stargan_v2  the baseline (MLP mapping, lambda_uni = lambda_smooth = 0)
@@ -52,6 +53,8 @@ COLUMNS = [
     ('unification/frechet_mean', 'uni FD'),
     ('unification/accuracy_mean', 'uni acc'),
     ('smoothness/mean', 'smooth'),
+    ('latent_mcc/mean', 'latent MCC'),
+    ('latent_mcc_untrained/mean', 'latent MCC untrained'),
     ('wall_minutes', 'min'),
 ]
 
@@ -98,6 +101,28 @@ def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwa
     shutil.copyfile(grid, os.path.join(out_dir, 'grids', f'{name}.png'))
   print(f'[{time.strftime("%H:%M:%S")}] {name}: done, MCC {metrics["mcc"]["mean"]:.3f} '
         f'(untrained {metrics["mcc_random_encoder"]["mean"]:.3f})', flush=True)
+
+
+def reevaluate(config_name, style_dim, seed, workdir_root, out_dir, eval_kwargs):
+  """Evaluates a finished run again from its last checkpoint (same seed), keeping its training figures."""
+  from dss_jax import evaluate, inference
+  from dss_jax.metrics import report
+  name = run_name(config_name, style_dim, seed)
+  path, workdir = os.path.join(out_dir, f'{name}.json'), os.path.join(workdir_root, name)
+  if not os.path.isdir(os.path.join(workdir, 'checkpoints')):
+    print(f'{name}: no checkpoints in {workdir}, kept as it is (rerun it to evaluate it again).', flush=True)
+    return
+  with open(path) as f:
+    old = json.load(f)
+  print(f'[{time.strftime("%H:%M:%S")}] {name}: evaluating again', flush=True)
+  t = inference.Translator.from_workdir(workdir)
+  metrics = evaluate.evaluate_synthetic(t.config, t, workdir, seed=seed,
+                                        oracle_dir=os.path.join(workdir_root, 'oracle'), **eval_kwargs)
+  keep = ('configuration', 'style_dim', 'seed', 'steps', 'train_minutes', 'wall_minutes', 'machine')
+  metrics.update({k: old[k] for k in keep if k in old})
+  report.write_json(metrics, path)
+  print(f'[{time.strftime("%H:%M:%S")}] {name}: MCC {metrics["mcc"]["mean"]:.3f} (was {old["mcc"]["mean"]:.3f}), '
+        f'latent MCC {metrics["latent_mcc"]["mean"]:.3f}', flush=True)
 
 
 def build_table(out_dir):
@@ -151,6 +176,8 @@ def main():
   parser.add_argument('--num_pairs', type=int, default=500)
   parser.add_argument('--num_latent', type=int, default=500)
   parser.add_argument('--table_only', action='store_true')
+  parser.add_argument('--reevaluate', action='store_true',
+                      help='evaluate finished runs again from their checkpoints (after a metric was added)')
   args = parser.parse_args()
   os.makedirs(args.out, exist_ok=True)
   if not args.table_only:
@@ -160,7 +187,12 @@ def main():
         for config_name in args.configs.split(','):
           if config_name not in CONFIGS:
             raise SystemExit(f'Unknown configuration {config_name!r}; choose from {", ".join(CONFIGS)}.')
-          if os.path.exists(os.path.join(args.out, run_name(config_name, style_dim, seed) + '.json')):
+          done = os.path.exists(os.path.join(args.out, run_name(config_name, style_dim, seed) + '.json'))
+          if args.reevaluate:
+            if done:
+              reevaluate(config_name, style_dim, seed, args.workdir, args.out, eval_kwargs)
+            continue
+          if done:
             continue
           run_one(config_name, style_dim, seed, args.steps, args.workdir, args.out, eval_kwargs)
           build_table(args.out)

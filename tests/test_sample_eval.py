@@ -95,7 +95,7 @@ def test_main_sample_flags(tmp_path):
 
 # ------------------------------------------------------------------------------------------ eval
 
-SMALL = dict(num_pairs=40, num_latent=40, oracle_per_domain=20, oracle_steps=20)
+SMALL = dict(num_pairs=40, num_latent=40, num_latent_mcc=50, oracle_per_domain=20, oracle_steps=20)
 
 
 @pytest.fixture(scope='module')
@@ -120,8 +120,11 @@ def test_eval_synthetic_writes_json_and_markdown_with_every_metric(translator, t
   with open(tmp_path / 'metrics_step2.json') as f:
     saved = json.load(f)
   for key in ('mcc', 'mcc_random_encoder', 'dci', 'dci_random_encoder', 'counterfactual', 'latent_quality',
-              'unification', 'smoothness', 'smoothness_random_encoder', 'fid_lpips', 'settings'):
+              'unification', 'smoothness', 'smoothness_random_encoder', 'latent_mcc', 'latent_mcc_untrained',
+              'fid_lpips', 'settings'):
     assert key in saved, key
+  assert set(saved['latent_mcc']['per_domain']) == {'0', '1', '2', '3', '4'}
+  assert saved['settings']['num_latent_mcc'] == 50
   assert set(saved['mcc']['per_domain']) == {'0', '1', '2', '3', '4'} and 0 <= saved['mcc']['mean'] <= 1
   for key in ('disentanglement', 'completeness', 'informativeness'):
     assert key in saved['dci'] and key in saved['dci_random_encoder']
@@ -139,9 +142,34 @@ def test_eval_synthetic_writes_json_and_markdown_with_every_metric(translator, t
   for needle in ('MCC (mean', 'random encoder', 'DCI disentanglement', 'DCI completeness', 'DCI informativeness',
                  'counterfactual L1 object region', 'copy reference', 'flat reference background', 'IoU',
                  'Bayes ceiling', 'content correlation', 'style Wasserstein', 'unification gap: Fréchet',
-                 'classifier accuracy', 'smoothness', 'Skipped: FID needs', 'Skipped: LPIPS needs'):
+                 'classifier accuracy', 'smoothness', 'latent MCC', 'untrained model', 'Skipped: FID needs',
+                 'Skipped: LPIPS needs'):
     assert needle in table, needle
   assert metrics['mcc']['mean'] == pytest.approx(saved['mcc']['mean'])
+
+
+def test_latent_mcc_reads_the_factors_back_from_generated_images(monkeypatch):
+  """A generator that paints s into the image and an oracle that reads it back (monotone, permuted): MCC 1;
+  a generator that mixes the components (a rotation): clearly less."""
+  from dss_jax import evaluate
+  from dss_jax.metrics import oracle
+
+  class Painter:
+    def __init__(self, mix):
+      self.mix = mix
+    def style_from_z(self, z, labels):
+      return z + np.asarray(labels)[:, None]
+    def generate(self, sources, s):
+      return np.broadcast_to((s @ self.mix)[:, None, None, :] / 10, (len(s), 2, 2, 2))
+
+  monkeypatch.setattr(oracle, 'oracle_predict', lambda orc, images: {'style': np.tanh(images[:, 0, 0, ::-1] * 10)})
+  rng = np.random.default_rng(0)
+  z, labels = rng.standard_normal((300, 2)), np.repeat(np.arange(3), 100)
+  exact = evaluate._latent_mcc(Painter(np.eye(2)), None, None, z, labels)
+  assert exact['mean'] == pytest.approx(1.0) and set(exact['per_domain']) == {0, 1, 2}
+  c = np.cos(np.pi / 4)
+  mixed = evaluate._latent_mcc(Painter(np.array([[c, -c], [c, c]])), None, None, z, labels)
+  assert mixed['mean'] < 0.85
 
 
 def test_fid_lpips_without_weights_logs_the_message(translator, caplog):
