@@ -58,6 +58,9 @@ def get_config():
   config.lambda_uni = 1.0  # DSS unification loss (0 turns it off).
   config.lambda_smooth = 1.0  # DSS smoothness triplet loss (0 turns it off).
   config.smooth_margin = 0.1  # Triplet margin alpha.
+  # Extensions beyond METHOD.md (off by default; docs/experiments.md says what they did):
+  config.uni_target = 'encoder'  # Who L_uni moves: 'encoder' (METHOD.md) | 'both' (the flow is pulled too).
+  config.lambda_flow_nll = 0.0  # The flow fits the reference codes E(x, u) by maximum likelihood (flow only).
 
   # ---------------------------------------------------------------- optimisation
   config.batch_size = 8  # Global batch (split over the 'data' mesh axis).
@@ -90,6 +93,7 @@ def stargan_v2(config):
   config.latent_dim = 16
   config.lambda_uni = 0.0
   config.lambda_smooth = 0.0
+  config.lambda_flow_nll = 0.0
   return config
 
 

@@ -52,6 +52,11 @@ def unification_e(logits_reference):
   return adv_real(logits_reference)
 
 
+def unification_flow(logits_latent):
+  """Extension (uni_target='both'), non-saturating: the flow's latent codes should be judged reference (fake)."""
+  return adv_fake(logits_latent)
+
+
 def hardest_negative_triplet(codes_all, y, positive, margin):
   """L_smooth: mean max(margin + ||a - p|| - ||a - n||, 0) with n the hardest in-batch negative.
 

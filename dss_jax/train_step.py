@@ -4,7 +4,8 @@ Schedule (StarGAN v2's, with DSS's additions):
   1. D step, latent-guided fakes      (updates D and D_s)
   2. D step, reference-guided fakes   (updates D and D_s)
   3. G step, latent-guided            (updates the generator and style trees: flow + style encoder,
-                                       including L_uni and L_smooth on the style encoder)
+                                       including L_uni and L_smooth on the style encoder; with the
+                                       extensions uni_target='both' / lambda_flow_nll, on the flow too)
   4. G step, reference-guided         (updates the generator only)
   5. EMA of the generator and style trees.
 A tree not trained in a sub-step never passes through its optimizer (Adam would move it anyway).
@@ -81,6 +82,11 @@ def train_step(state: TrainState, batch, rng, *, config, nets: models.Models):
   z1, z2 = jax.random.normal(k_z1, (b, zdim)), jax.random.normal(k_z2, (b, zdim))
   lam_ds = losses.lambda_ds(state.step, config.lambda_ds, config.ds_iter)
   use_uni, use_smooth = config.lambda_uni > 0, config.lambda_smooth > 0
+  uni_flow, use_nll = use_uni and config.uni_target == 'both', config.lambda_flow_nll > 0
+  if config.uni_target not in ('encoder', 'both'):
+    raise ValueError(f"config.uni_target must be 'encoder' or 'both' (got {config.uni_target!r}).")
+  if use_nll and config.mapping != 'flow':
+    raise ValueError('config.lambda_flow_nll needs the flow mapping (mapping="flow"): the MLP has no density.')
 
   g_apply = lambda p, x, s: nets.generator.apply({'params': p}, x, s)
   f_apply = lambda p, z, y: nets.mapping.apply({'params': p}, z, y)
@@ -137,6 +143,14 @@ def train_step(state: TrainState, batch, rng, *, config, nets: models.Models):
     if use_uni:
       terms['uni'] = losses.unification_e(ds_apply(d_params['style_discriminator'], s_org, y_src))
       total = total + config.lambda_uni * terms['uni']
+    if uni_flow:  # Extension: the flow's codes are pulled towards the reference codes as well.
+      terms['uni_flow'] = losses.unification_flow(ds_apply(d_params['style_discriminator'], s1, y_trg))
+      total = total + config.lambda_uni * terms['uni_flow']
+    if use_nll:  # Extension: the flow fits the reference codes by maximum likelihood (no gradient to E).
+      log_p = nets.mapping.apply({'params': style_p['mapping']}, jax.lax.stop_gradient(s_org), y_src,
+                                 method=models.FlowMapping.log_prob)
+      terms['flow_nll'] = -jnp.mean(log_p) / s_org.shape[-1]
+      total = total + config.lambda_flow_nll * terms['flow_nll']
     if use_smooth:
       positive = e_apply(style_p['style_encoder'], losses.geometric_augment(k_aug, x_src), y_src)
       terms['smooth'], _ = losses.hardest_negative_triplet(codes_src, y_src, positive, config.smooth_margin)

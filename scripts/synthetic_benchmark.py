@@ -10,6 +10,9 @@ Configurations (configs/synthetic.py, style_domains variant, 32 px, n = 2 style 
   flow        DSS's flow mapping only (lambda_uni = lambda_smooth = 0)
   flow_uni    flow + unification loss
   dss         flow + unification + smoothness (full DSS)
+and experiments beyond METHOD.md, run only when named in --configs (docs/experiments.md):
+  dss_uni_both   full DSS, L_uni moves the flow as well as the style encoder
+  dss_flow_nll   full DSS, the flow also fits the reference codes E(x, u) by maximum likelihood
 each at style_dim = n (the theorem's setting) and at the config's default style_dim, with the same
 budget, widths and seeds. Each (configuration, style_dim, seed) run trains in its own workdir (a killed
 run resumes), is evaluated with `evaluate_synthetic`, and writes docs/results/<run>.json and a grid PNG
@@ -33,6 +36,12 @@ CONFIGS = {
     'flow_uni': dict(arg='', lambda_smooth=0.0),
     'dss': dict(arg=''),
 }
+# Experiments beyond METHOD.md (docs/experiments.md): the same runs with one thing changed.
+EXPERIMENTS = {
+    'dss_uni_both': dict(arg='', uni_target='both'),  # L_uni moves the flow as well as the encoder.
+    'dss_flow_nll': dict(arg='', lambda_flow_nll=1.0),  # The flow fits E(x, u) by maximum likelihood.
+}
+ALL = {**CONFIGS, **EXPERIMENTS}
 # Columns of the results table: (flattened metric name, header).
 COLUMNS = [
     ('mcc/mean', 'MCC'),
@@ -65,16 +74,16 @@ def run_name(config_name, style_dim, seed):
 
 def make_config(config_name, style_dim, seed, steps):
   from configs import synthetic
-  spec = dict(CONFIGS[config_name])
+  spec = dict(ALL[config_name])
   config = synthetic.get_config(spec.pop('arg'))
-  for key, value in spec.items():
-    setattr(config, key, value)
   config.style_dim = style_dim
   config.seed = seed
   config.total_iters = steps
   config.ds_iter = steps
   config.checkpoint_every = max(steps // 4, 1)
   config.sample_every = steps
+  for key, value in spec.items():
+    setattr(config, key, value)
   return config
 
 
@@ -134,7 +143,7 @@ def build_table(out_dir):
       with open(os.path.join(out_dir, file)) as f:
         m = json.load(f)
       runs.setdefault((m['configuration'], m['style_dim'], m['steps']), []).append(m)
-  order = list(CONFIGS)
+  order = list(ALL)
   rows = {f'{c} (style_dim {d}, {s} steps)': [{k: report.flatten(m).get(k) for k, _ in COLUMNS} for m in ms]
           for (c, d, s), ms in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][2], order.index(kv[0][0])))}
   rows = {r: [{k: v for k, v in m.items() if v is not None} for m in ms] for r, ms in rows.items()}
@@ -167,7 +176,7 @@ def build_table(out_dir):
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('--configs', default=','.join(CONFIGS))
+  parser.add_argument('--configs', default=','.join(CONFIGS), help=f'any of {", ".join(ALL)}')
   parser.add_argument('--style_dims', default='2,16', help='2 = n (the theorem), 16 = configs/synthetic.py default')
   parser.add_argument('--seeds', default='0,1')
   parser.add_argument('--steps', type=int, default=1000)
@@ -185,8 +194,8 @@ def main():
     for seed in [int(s) for s in args.seeds.split(',')]:
       for style_dim in [int(d) for d in args.style_dims.split(',')]:
         for config_name in args.configs.split(','):
-          if config_name not in CONFIGS:
-            raise SystemExit(f'Unknown configuration {config_name!r}; choose from {", ".join(CONFIGS)}.')
+          if config_name not in ALL:
+            raise SystemExit(f'Unknown configuration {config_name!r}; choose from {", ".join(ALL)}.')
           done = os.path.exists(os.path.join(args.out, run_name(config_name, style_dim, seed) + '.json'))
           if args.reevaluate:
             if done:

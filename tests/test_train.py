@@ -175,3 +175,44 @@ class TestTrainAndEvaluate:
                                   train.create_train_state(config, jax.random.key(0), mesh))
     assert int(restored.step) == 2
     assert all(np.all(np.isfinite(x)) for x in jax.tree_util.tree_leaves(jax.device_get(restored.params)))
+
+
+def test_extensions_train_the_flow_on_the_reference_codes(config, nets):
+  """uni_target='both' and lambda_flow_nll: their terms are in the step (traced, not compiled: the suite
+  shares one compiled step), and the NLL's gradient reaches the flow but not the style encoder."""
+  import functools
+
+  from conftest import tiny_config
+
+  from dss_jax import models, train_step
+  ext = config.copy_and_resolve_references()
+  ext.uni_target, ext.lambda_flow_nll = 'both', 1.0
+  state = init_state(ext, nets, jax.random.key(0))
+  _, metrics = jax.eval_shape(functools.partial(train_step.train_step, config=ext, nets=nets),
+                              state, _batch(ext), jax.random.key(1))
+  for key in ('G/latent_uni_flow', 'G/latent_flow_nll', 'G/latent_uni'):
+    assert key in metrics, key
+  _, plain = jax.eval_shape(functools.partial(train_step.train_step, config=config, nets=nets),
+                            state, _batch(config), jax.random.key(1))
+  assert 'G/latent_uni_flow' not in plain and 'G/latent_flow_nll' not in plain
+
+  x, y = _batch(ext)['x_src'], _batch(ext)['y_src']
+
+  def nll(style):
+    s = nets.style_encoder.apply({'params': style['style_encoder']}, x, y)
+    log_p = nets.mapping.apply({'params': style['mapping']}, jax.lax.stop_gradient(s), y,
+                               method=models.FlowMapping.log_prob)
+    return -jnp.mean(log_p)
+
+  grads = jax.grad(nll)(state.params['style'])
+  assert optax.global_norm(grads['mapping']) > 0
+  assert optax.global_norm(grads['style_encoder']) == 0
+  # The flow's non-saturating unification term pushes D_s's logits on latent codes down (towards 'reference').
+  assert jax.grad(losses.unification_flow)(jnp.array([0.3]))[0] > 0
+
+  mlp = tiny_config('stargan_v2')
+  mlp.lambda_flow_nll = 1.0
+  with pytest.raises(ValueError, match='needs the flow mapping'):
+    jax.eval_shape(functools.partial(train_step.train_step, config=mlp, nets=models.build(mlp)),
+                   jax.eval_shape(lambda: init_state(mlp, models.build(mlp), jax.random.key(0))),
+                   _batch(mlp), jax.random.key(1))
