@@ -61,6 +61,7 @@ def get_config():
   # Extensions beyond METHOD.md (off by default; docs/experiments.md says what they did):
   config.uni_target = 'encoder'  # Who L_uni moves: 'encoder' (METHOD.md) | 'both' (the flow is pulled too).
   config.lambda_flow_nll = 0.0  # The flow fits the reference codes E(x, u) by maximum likelihood (flow only).
+  config.sty_space = 's'  # Where L_sty compares codes: 's' (METHOD.md) | 'z' (F^-1(s; u), flow only: scale-free).
 
   # ---------------------------------------------------------------- optimisation
   config.batch_size = 8  # Global batch (split over the 'data' mesh axis).
@@ -94,6 +95,7 @@ def stargan_v2(config):
   config.lambda_uni = 0.0
   config.lambda_smooth = 0.0
   config.lambda_flow_nll = 0.0
+  config.sty_space = 's'
   return config
 
 

@@ -87,6 +87,11 @@ def train_step(state: TrainState, batch, rng, *, config, nets: models.Models):
     raise ValueError(f"config.uni_target must be 'encoder' or 'both' (got {config.uni_target!r}).")
   if use_nll and config.mapping != 'flow':
     raise ValueError('config.lambda_flow_nll needs the flow mapping (mapping="flow"): the MLP has no density.')
+  if config.sty_space not in ('s', 'z'):
+    raise ValueError(f"config.sty_space must be 's' or 'z' (got {config.sty_space!r}).")
+  sty_z = config.sty_space == 'z'
+  if sty_z and config.mapping != 'flow':
+    raise ValueError("config.sty_space='z' needs the flow mapping (mapping=\"flow\"): the MLP has no inverse.")
 
   g_apply = lambda p, x, s: nets.generator.apply({'params': p}, x, s)
   f_apply = lambda p, z, y: nets.mapping.apply({'params': p}, z, y)
@@ -120,8 +125,8 @@ def train_step(state: TrainState, batch, rng, *, config, nets: models.Models):
     metrics[f'grad_norm/D_{name}'] = optax.global_norm(grads)
 
   # ------------------------------------------------------------------ G step, latent-guided
-  def g_terms(gp, style_p, s1, s2):
-    """Adversarial, style, diversity and cycle terms shared by both G steps."""
+  def g_terms(gp, style_p, s1, s2, z1=None):
+    """Adversarial, style, diversity and cycle terms shared by both G steps (z1: s1's latent, when known)."""
     content, cache = nets.generator.apply({'params': gp}, x_src, method=models.Generator.encode)
     decode = lambda s: nets.generator.apply({'params': gp}, content, s, cache, method=models.Generator.decode)
     x_fake = decode(s1)
@@ -129,8 +134,12 @@ def train_step(state: TrainState, batch, rng, *, config, nets: models.Models):
     codes_src = e_apply(style_p['style_encoder'], x_src)  # [B, K, D]
     s_org = models.layers.gather_domain(codes_src, y_src)
     x_rec = g_apply(gp, x_fake, s_org)
+    s_rec = e_apply(style_p['style_encoder'], x_fake, y_trg)
+    if sty_z:  # Extension: compare in the flow's base space, where the flow's scale cancels.
+      to_z = lambda s: nets.mapping.apply({'params': style_p['mapping']}, s, y_trg, method=models.FlowMapping.inverse)
+      s_rec, s1 = to_z(s_rec), (z1 if z1 is not None else to_z(s1))
     terms = {'adv': losses.adv_real(d_apply(d_params['discriminator'], x_fake, y_trg)),
-             'sty': losses.l1(e_apply(style_p['style_encoder'], x_fake, y_trg), s1),
+             'sty': losses.l1(s_rec, s1),
              'ds': losses.l1(x_fake, x_fake2),
              'cyc': losses.l1(x_rec, x_src)}
     total = terms['adv'] + config.lambda_sty * terms['sty'] - lam_ds * terms['ds'] + config.lambda_cyc * terms['cyc']
@@ -139,7 +148,7 @@ def train_step(state: TrainState, batch, rng, *, config, nets: models.Models):
   def g_loss_latent(trainable):
     gp, style_p = trainable['generator'], trainable['style']
     s1, s2 = f_apply(style_p['mapping'], z1, y_trg), f_apply(style_p['mapping'], z2, y_trg)
-    total, terms, codes_src, s_org = g_terms(gp, style_p, s1, s2)
+    total, terms, codes_src, s_org = g_terms(gp, style_p, s1, s2, z1)
     if use_uni:
       terms['uni'] = losses.unification_e(ds_apply(d_params['style_discriminator'], s_org, y_src))
       total = total + config.lambda_uni * terms['uni']

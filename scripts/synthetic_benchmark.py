@@ -13,6 +13,7 @@ Configurations (configs/synthetic.py, style_domains variant, 32 px, n = 2 style 
 and experiments beyond METHOD.md, run only when named in --configs (docs/experiments.md):
   dss_uni_both   full DSS, L_uni moves the flow as well as the style encoder
   dss_flow_nll   full DSS, the flow also fits the reference codes E(x, u) by maximum likelihood
+  dss_sty_z      full DSS, L_sty compares F^-1(E(G(x, s)), u) with z (the flow's base space)
 each at style_dim = n (the theorem's setting) and at the config's default style_dim, with the same
 budget, widths and seeds. Each (configuration, style_dim, seed) run trains in its own workdir (a killed
 run resumes), is evaluated with `evaluate_synthetic`, and writes docs/results/<run>.json and a grid PNG
@@ -40,6 +41,7 @@ CONFIGS = {
 EXPERIMENTS = {
     'dss_uni_both': dict(arg='', uni_target='both'),  # L_uni moves the flow as well as the encoder.
     'dss_flow_nll': dict(arg='', lambda_flow_nll=1.0),  # The flow fits E(x, u) by maximum likelihood.
+    'dss_sty_z': dict(arg='', sty_space='z'),  # L_sty in the flow's base space: its scale cannot shrink it.
 }
 ALL = {**CONFIGS, **EXPERIMENTS}
 # Columns of the results table: (flattened metric name, header).

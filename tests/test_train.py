@@ -178,7 +178,7 @@ class TestTrainAndEvaluate:
 
 
 def test_extensions_train_the_flow_on_the_reference_codes(config, nets):
-  """uni_target='both' and lambda_flow_nll: their terms are in the step (traced, not compiled: the suite
+  """uni_target='both', lambda_flow_nll and sty_space='z': their terms are in the step (traced, not compiled: the suite
   shares one compiled step), and the NLL's gradient reaches the flow but not the style encoder."""
   import functools
 
@@ -186,7 +186,7 @@ def test_extensions_train_the_flow_on_the_reference_codes(config, nets):
 
   from dss_jax import models, train_step
   ext = config.copy_and_resolve_references()
-  ext.uni_target, ext.lambda_flow_nll = 'both', 1.0
+  ext.uni_target, ext.lambda_flow_nll, ext.sty_space = 'both', 1.0, 'z'
   state = init_state(ext, nets, jax.random.key(0))
   _, metrics = jax.eval_shape(functools.partial(train_step.train_step, config=ext, nets=nets),
                               state, _batch(ext), jax.random.key(1))
@@ -210,9 +210,10 @@ def test_extensions_train_the_flow_on_the_reference_codes(config, nets):
   # The flow's non-saturating unification term pushes D_s's logits on latent codes down (towards 'reference').
   assert jax.grad(losses.unification_flow)(jnp.array([0.3]))[0] > 0
 
-  mlp = tiny_config('stargan_v2')
-  mlp.lambda_flow_nll = 1.0
-  with pytest.raises(ValueError, match='needs the flow mapping'):
-    jax.eval_shape(functools.partial(train_step.train_step, config=mlp, nets=models.build(mlp)),
-                   jax.eval_shape(lambda: init_state(mlp, models.build(mlp), jax.random.key(0))),
-                   _batch(mlp), jax.random.key(1))
+  for key, value in (('lambda_flow_nll', 1.0), ('sty_space', 'z')):
+    mlp = tiny_config('stargan_v2')
+    mlp[key] = value
+    with pytest.raises(ValueError, match='needs the flow mapping'):
+      jax.eval_shape(functools.partial(train_step.train_step, config=mlp, nets=models.build(mlp)),
+                     jax.eval_shape(functools.partial(init_state, mlp, models.build(mlp), jax.random.key(0))),
+                     _batch(mlp), jax.random.key(1))
