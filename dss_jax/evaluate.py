@@ -356,6 +356,9 @@ def markdown(metrics: dict) -> str:
     row('latent-guided style Wasserstein (mean)', _f(q['style_wasserstein_mean']), '0 = true p(s | u)')
     u = metrics['unification']
     row('unification gap: Fréchet (mean)', _f(u['frechet_mean']), '0 = same mean and covariance')
+    if 'frechet_relative_mean' in u:
+      row('unification gap: Fréchet / trace of the reference covariance (mean)', _f(u['frechet_relative_mean']),
+          'scale-free; 0 = same mean and covariance')
     row('unification gap: classifier accuracy (mean)', _f(u['accuracy_mean']), '0.5 = indistinguishable')
     row('smoothness (lower = smoother)', _f(metrics['smoothness']['mean']),
         f'random encoder {_f(metrics["smoothness_random_encoder"]["mean"])}')

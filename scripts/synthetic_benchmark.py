@@ -62,6 +62,7 @@ COLUMNS = [
     ('latent_quality/shape_accuracy', 'shape acc'),
     ('latent_quality/style_wasserstein_mean', 'style W1'),
     ('unification/frechet_mean', 'uni FD'),
+    ('unification/frechet_relative_mean', 'uni FD rel'),
     ('unification/accuracy_mean', 'uni acc'),
     ('smoothness/mean', 'smooth'),
     ('latent_mcc/mean', 'latent MCC'),

@@ -146,7 +146,12 @@ def test_unification_gap_identical_and_different():
   shifted = same + np.array([2.0, 0.0, 0.0, 0.0])
   out = ident.unification_gap(latent, shifted, labels)
   assert out['frechet_mean'] == pytest.approx(4.0, rel=0.1)
+  assert out['frechet_relative_mean'] == pytest.approx(1.0, rel=0.1)  # 4 over a total variance of 4.
   assert out['accuracy_mean'] > 0.8
+  # A common rescaling of both code sets: the Fréchet distance scales by its square, the relative one stays.
+  small = ident.unification_gap(0.1 * latent, 0.1 * shifted, labels)
+  assert small['frechet_mean'] == pytest.approx(0.01 * out['frechet_mean'], rel=1e-6)
+  assert small['frechet_relative_mean'] == pytest.approx(out['frechet_relative_mean'], rel=1e-6)
   # Same mean, different spread: Fréchet sees it; a linear classifier cannot, the MLP can.
   wide = means[labels] + 3.0 * rng.normal(size=(1500, 4))
   assert ident.unification_gap(latent, wide, labels)['frechet_mean'] > 10

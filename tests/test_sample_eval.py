@@ -135,7 +135,7 @@ def test_eval_synthetic_writes_json_and_markdown_with_every_metric(translator, t
               'content_corr', 'rotation_agreement', 'style_wasserstein_mean'):
     assert key in q, key
   assert 0.5 < q['bayes_domain_accuracy'] < 1
-  for key in ('frechet_mean', 'accuracy_mean', 'frechet', 'accuracy'):
+  for key in ('frechet_mean', 'frechet_relative_mean', 'accuracy_mean', 'frechet', 'accuracy'):
     assert key in saved['unification']
   assert len(saved['fid_lpips']['skipped']) == 2  # No weight files in the tiny config: skipped, not crashed.
   table = (tmp_path / 'metrics_step2.md').read_text()

@@ -248,19 +248,24 @@ def unification_gap(latent_codes, reference_codes, labels, reference_labels=None
 
   latent_codes: [N, d] with domains `labels` [N]; reference_codes: [M, d] with domains
   `reference_labels` [M] (default: `labels`). Per domain: Fréchet distance between fitted Gaussians
-  (0 = same first two moments) and a two-sample classifier's held-out accuracy (0.5 = indistinguishable).
-  Returns dict(frechet: {u: float}, accuracy: {u: float}, frechet_mean, accuracy_mean).
+  (0 = same first two moments), the same divided by the trace of the reference codes' covariance
+  (scale-free: models whose codes are 10x smaller have 100x smaller Fréchet distances, not a smaller
+  relative one) and a two-sample classifier's held-out accuracy (0.5 = indistinguishable).
+  Returns dict(frechet, frechet_relative, accuracy: {u: float}, and the _mean of each).
   """
   labels = np.asarray(labels)
   reference_labels = labels if reference_labels is None else np.asarray(reference_labels)
   latent_codes, reference_codes = np.asarray(latent_codes), np.asarray(reference_codes)
-  fd, acc = {}, {}
+  fd, rel, acc = {}, {}, {}
   for u in np.unique(labels):
     a, b = latent_codes[labels == u], reference_codes[reference_labels == u]
-    fd[int(u)] = frechet_distance(*gaussian_stats(a), *gaussian_stats(b))
+    mu_b, sigma_b = gaussian_stats(b)
+    fd[int(u)] = frechet_distance(*gaussian_stats(a), mu_b, sigma_b)
+    rel[int(u)] = fd[int(u)] / max(float(np.trace(np.atleast_2d(sigma_b))), 1e-12)
     acc[int(u)] = two_sample_accuracy(a, b, classifier=classifier, seed=seed)
-  return {'frechet': fd, 'accuracy': acc, 'frechet_mean': float(np.mean(list(fd.values()))),
-          'accuracy_mean': float(np.mean(list(acc.values())))}
+  mean = lambda d: float(np.mean(list(d.values())))
+  return {'frechet': fd, 'frechet_relative': rel, 'accuracy': acc, 'frechet_mean': mean(fd),
+          'frechet_relative_mean': mean(rel), 'accuracy_mean': mean(acc)}
 
 
 # ------------------------------------------------------------------------------------------ other
