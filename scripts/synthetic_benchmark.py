@@ -31,17 +31,19 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+# DSS as METHOD.md writes it, whatever configs/synthetic.py's defaults become.
+METHOD = dict(arg='', uni_target='encoder', lambda_flow_nll=0.0, sty_space='s')
 CONFIGS = {
     'stargan_v2': dict(arg='stargan_v2'),
-    'flow': dict(arg='', lambda_uni=0.0, lambda_smooth=0.0),
-    'flow_uni': dict(arg='', lambda_smooth=0.0),
-    'dss': dict(arg=''),
+    'flow': dict(METHOD, lambda_uni=0.0, lambda_smooth=0.0),
+    'flow_uni': dict(METHOD, lambda_smooth=0.0),
+    'dss': dict(METHOD),
 }
-# Experiments beyond METHOD.md (docs/experiments.md): the same runs with one thing changed.
+# Experiments beyond METHOD.md (docs/experiments.md): full DSS with one thing changed.
 EXPERIMENTS = {
-    'dss_uni_both': dict(arg='', uni_target='both'),  # L_uni moves the flow as well as the encoder.
-    'dss_flow_nll': dict(arg='', lambda_flow_nll=1.0),  # The flow fits E(x, u) by maximum likelihood.
-    'dss_sty_z': dict(arg='', sty_space='z'),  # L_sty in the flow's base space: its scale cannot shrink it.
+    'dss_uni_both': dict(METHOD, uni_target='both'),  # L_uni moves the flow as well as the encoder.
+    'dss_flow_nll': dict(METHOD, lambda_flow_nll=1.0),  # The flow fits E(x, u) by maximum likelihood.
+    'dss_sty_z': dict(METHOD, sty_space='z'),  # L_sty in the flow's base space: its scale cannot shrink it.
 }
 ALL = {**CONFIGS, **EXPERIMENTS}
 # Columns of the results table: (flattened metric name, header).
