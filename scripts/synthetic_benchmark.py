@@ -118,7 +118,8 @@ def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwa
 
 
 def reevaluate(config_name, style_dim, seed, workdir_root, out_dir, eval_kwargs):
-  """Evaluates a finished run again from its last checkpoint (same seed), keeping its training figures."""
+  """Evaluates a finished run whose JSON lacks a column of the table again, from its last checkpoint (same
+  seed), keeping its training figures."""
   from dss_jax import evaluate, inference
   from dss_jax.metrics import report
   name = run_name(config_name, style_dim, seed)
@@ -128,7 +129,11 @@ def reevaluate(config_name, style_dim, seed, workdir_root, out_dir, eval_kwargs)
     return
   with open(path) as f:
     old = json.load(f)
-  print(f'[{time.strftime("%H:%M:%S")}] {name}: evaluating again', flush=True)
+  flat = report.flatten(old)
+  missing = [key for key, _ in COLUMNS if key not in flat]
+  if not missing:
+    return
+  print(f'[{time.strftime("%H:%M:%S")}] {name}: evaluating again (missing {", ".join(missing)})', flush=True)
   t = inference.Translator.from_workdir(workdir)
   metrics = evaluate.evaluate_synthetic(t.config, t, workdir, seed=seed,
                                         oracle_dir=os.path.join(workdir_root, 'oracle'), **eval_kwargs)
@@ -191,7 +196,7 @@ def main():
   parser.add_argument('--num_latent', type=int, default=500)
   parser.add_argument('--table_only', action='store_true')
   parser.add_argument('--reevaluate', action='store_true',
-                      help='evaluate finished runs again from their checkpoints (after a metric was added)')
+                      help='evaluate finished runs that lack a metric of the table again, from their checkpoints')
   args = parser.parse_args()
   os.makedirs(args.out, exist_ok=True)
   if not args.table_only:
