@@ -182,6 +182,24 @@ def build_table(out_dir):
   with open(os.path.join(out_dir, 'RESULTS.md'), 'w') as f:
     f.write(text)
   print(text)
+  _splice_readme(table)
+
+
+def _splice_readme(table, path=None):
+  """Puts the table between README's results-table markers (where README has them)."""
+  path = path or os.path.join(REPO, 'README.md')
+  start, end = '<!-- results table: start', '<!-- results table: end -->'
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    text = f.read()
+  if start not in text or end not in text:
+    return
+  head, rest = text.split(start, 1)
+  marker_line, _ = rest.split('\n', 1)
+  _, tail = rest.split(end, 1)
+  with open(path, 'w') as f:
+    f.write(f'{head}{start}{marker_line}\n{table}\n{end}{tail}')
 
 
 def main():
