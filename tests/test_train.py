@@ -192,7 +192,9 @@ def test_extensions_train_the_flow_on_the_reference_codes(config, nets):
                               state, _batch(ext), jax.random.key(1))
   for key in ('G/latent_uni_flow', 'G/latent_flow_nll', 'G/latent_uni'):
     assert key in metrics, key
-  _, plain = jax.eval_shape(functools.partial(train_step.train_step, config=config, nets=nets),
+  plain = config.copy_and_resolve_references()
+  plain.uni_target, plain.lambda_flow_nll, plain.sty_space = 'encoder', 0.0, 's'  # METHOD.md's DSS.
+  _, plain = jax.eval_shape(functools.partial(train_step.train_step, config=plain, nets=nets),
                             state, _batch(config), jax.random.key(1))
   assert 'G/latent_uni_flow' not in plain and 'G/latent_flow_nll' not in plain
 
