@@ -27,10 +27,10 @@ def get_config(arg=''):
   config.total_iters = 2_000
   config.ds_iter = 2_000
   config.lambda_ds = 1.0
-  # An extension of METHOD.md (README "Training"): the flow also fits the reference codes by maximum
-  # likelihood. Without it the flow collapses to one style per domain on these short runs; with it DSS
-  # matches the true style distribution and unifies its two style spaces (README "Results").
-  config.lambda_flow_nll = 1.0
+  # DSS as METHOD.md writes it. At style_dim = n = 2, add --config.style_dim=2
+  # --config.lambda_flow_nll=1 (an extension: the flow also fits the reference codes by maximum
+  # likelihood), which stops the flow's collapse there; at this config's style_dim 16 it lowered MCC
+  # (README "Results", docs/experiments.md).
   # Short CPU runs want a higher learning rate and a faster EMA (docs/BENCHMARK_NOTES.md).
   config.lr = 3e-4
   config.f_lr = 1e-4
