@@ -182,7 +182,8 @@ def build_table(out_dir):
   with open(os.path.join(out_dir, 'RESULTS.md'), 'w') as f:
     f.write(text)
   print(text)
-  _splice_readme(table)
+  if os.path.abspath(out_dir) == os.path.join(REPO, 'docs', 'results'):  # Not for results kept elsewhere.
+    _splice_readme(table)
 
 
 def _splice_readme(table, path=None):
