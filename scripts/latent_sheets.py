@@ -19,8 +19,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _to_pil(img, cell):
-  return Image.fromarray(np.round((np.clip(img, -1, 1) + 1) * 127.5).astype(np.uint8)).resize((cell, cell),
-                                                                                              Image.NEAREST)
+  from dss_jax import images
+  return Image.fromarray(images.to_uint8(img)).resize((cell, cell), Image.NEAREST)
 
 
 def _panel(rows, title, cell, pad):

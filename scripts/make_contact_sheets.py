@@ -9,9 +9,9 @@ legible) and scaled up 2x with nearest-neighbour, so the anti-aliased edges are 
 import argparse
 import os
 
-import numpy as np
 from PIL import Image, ImageDraw
 
+from dss_jax import images
 from dss_jax.datasets import synthetic
 
 
@@ -22,11 +22,11 @@ def contact_sheet(variant, n_style=2, per_row=10, size=64, zoom=2, seed=0):
   sheet = Image.new('RGB', (label_w + per_row * (cell + pad), k * (cell + pad) + pad), 'white')
   draw = ImageDraw.Draw(sheet)
   for d in range(k):
-    images = data['image'][data['label'] == d]
+    domain_images = data['image'][data['label'] == d]
     y = pad + d * (cell + pad)
     draw.text((4, y + cell // 2 - 6), names[d], fill='black')
-    for j, img in enumerate(images[:per_row]):
-      pil = Image.fromarray(np.round((img + 1) * 127.5).astype(np.uint8)).resize((cell, cell), Image.NEAREST)
+    for j, img in enumerate(domain_images[:per_row]):
+      pil = Image.fromarray(images.to_uint8(img)).resize((cell, cell), Image.NEAREST)
       sheet.paste(pil, (label_w + j * (cell + pad), y))
   return sheet
 
