@@ -1,8 +1,10 @@
 """Base config: every key of dss_jax, once, with what it means.
 
 The dataset configs (`afhq.py`, `celeba_hq.py`, `synthetic.py`) start from this one and change only
-what differs. Every config accepts the argument `:stargan_v2`, which turns DSS into the StarGAN v2
-baseline (MLP mapping network with latent_dim 16, lambda_uni = lambda_smooth = 0):
+what differs. Every config accepts an argument naming a configuration of the results tables
+(`VARIANTS` below): `:stargan_v2` is the baseline (MLP mapping network with latent_dim 16,
+lambda_uni = lambda_smooth = 0), `:dss` METHOD.md's DSS, `:flow`, `:flow_uni`, `:stargan_v2_smooth`,
+`:stargan_v2_uni` the ablations, `:dss_flow_nll`, `:dss_uni_both`, `:dss_sty_z` the extensions:
 
   python -m dss_jax.main --config=configs/afhq.py:stargan_v2 --workdir=runs/afhq_baseline
 """
@@ -96,14 +98,50 @@ def stargan_v2(config):
   config.lambda_smooth = 0.0
   config.lambda_flow_nll = 0.0
   config.sty_space = 's'
+  config.uni_target = 'encoder'
   return config
+
+
+def method_dss(config):
+  """DSS exactly as METHOD.md writes it (flow, L_uni on the encoder, L_smooth; no extension)."""
+  config.mapping = 'flow'
+  config.lambda_uni = 1.0
+  config.lambda_smooth = 1.0
+  config.uni_target = 'encoder'
+  config.lambda_flow_nll = 0.0
+  config.sty_space = 's'
+  return config
+
+
+def _with(base, **changes):
+  def apply(config):
+    base(config)
+    for key, value in changes.items():
+      config[key] = value
+    return config
+  return apply
+
+
+# The `path:arg` arguments every config accepts: one per row of the results tables (docs/results.md).
+# Each turns the file's config into that configuration, in place; '' keeps the file's own choice.
+VARIANTS = {
+    'stargan_v2': stargan_v2,  # The baseline: MLP mapping, no L_uni, no L_smooth.
+    'stargan_v2_smooth': _with(stargan_v2, lambda_smooth=1.0),  # + DSS's smoothness loss.
+    'stargan_v2_uni': _with(stargan_v2, lambda_uni=1.0),  # + DSS's unification loss (MLP codes as 'latent').
+    'flow': _with(method_dss, lambda_uni=0.0, lambda_smooth=0.0),  # DSS's flow mapping alone.
+    'flow_uni': _with(method_dss, lambda_smooth=0.0),  # Flow + L_uni.
+    'dss': method_dss,  # METHOD.md's DSS.
+    # Extensions beyond METHOD.md (docs/training.md says what each does):
+    'dss_uni_both': _with(method_dss, uni_target='both'),  # L_uni moves the flow too (the seed read literally).
+    'dss_flow_nll': _with(method_dss, lambda_flow_nll=1.0),  # The flow fits E(x, u) by maximum likelihood.
+    'dss_sty_z': _with(method_dss, sty_space='z'),  # L_sty in the flow's base space.
+}
 
 
 def finalize(config, arg):
-  """Applies the `path:arg` argument of config_flags ('' or 'stargan_v2')."""
-  if arg == 'stargan_v2':
-    stargan_v2(config)
+  """Applies the `path:arg` argument of config_flags ('' or a name of VARIANTS)."""
+  if arg in VARIANTS:
+    VARIANTS[arg](config)
   elif arg:
-    raise ValueError(f'Unknown config argument {arg!r}; the only one is "stargan_v2".')
+    raise ValueError(f'Unknown config argument {arg!r}; the arguments are: {", ".join(VARIANTS)}.')
   return config
-

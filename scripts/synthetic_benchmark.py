@@ -31,21 +31,12 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-# DSS as METHOD.md writes it, whatever configs/synthetic.py's defaults become.
-METHOD = dict(arg='', uni_target='encoder', lambda_flow_nll=0.0, sty_space='s')
-CONFIGS = {
-    'stargan_v2': dict(arg='stargan_v2'),
-    'flow': dict(METHOD, lambda_uni=0.0, lambda_smooth=0.0),
-    'flow_uni': dict(METHOD, lambda_smooth=0.0),
-    'dss': dict(METHOD),
-}
-# Experiments beyond METHOD.md (docs/experiments.md): full DSS with one thing changed.
-EXPERIMENTS = {
-    'dss_uni_both': dict(METHOD, uni_target='both'),  # L_uni moves the flow as well as the encoder.
-    'dss_flow_nll': dict(METHOD, lambda_flow_nll=1.0),  # The flow fits E(x, u) by maximum likelihood.
-    'dss_sty_z': dict(METHOD, sty_space='z'),  # L_sty in the flow's base space: its scale cannot shrink it.
-}
-ALL = {**CONFIGS, **EXPERIMENTS}
+# Each configuration is a config argument of configs/synthetic.py (configs/default.py VARIANTS), so any
+# row runs alone as `python -m dss_jax.main --config=configs/synthetic.py:<name>`.
+CONFIGS = ['stargan_v2', 'flow', 'flow_uni', 'dss']
+# Ablations and experiments beyond METHOD.md, run only when named in --configs.
+EXPERIMENTS = ['stargan_v2_smooth', 'stargan_v2_uni', 'dss_uni_both', 'dss_flow_nll', 'dss_sty_z']
+ALL = CONFIGS + EXPERIMENTS
 # Columns of the results table: (flattened metric name, header).
 COLUMNS = [
     ('mcc/mean', 'MCC'),
@@ -79,16 +70,13 @@ def run_name(config_name, style_dim, seed):
 
 def make_config(config_name, style_dim, seed, steps):
   from configs import synthetic
-  spec = dict(ALL[config_name])
-  config = synthetic.get_config(spec.pop('arg'))
+  config = synthetic.get_config(config_name)
   config.style_dim = style_dim
   config.seed = seed
   config.total_iters = steps
   config.ds_iter = steps
   config.checkpoint_every = max(steps // 4, 1)
   config.sample_every = steps
-  for key, value in spec.items():
-    setattr(config, key, value)
   return config
 
 
