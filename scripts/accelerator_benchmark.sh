@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The accelerator figures README's "Benchmarks" lacks, in one run on one GPU (or TPU host):
+# The accelerator figures docs/benchmarks.md lacks, in one run on one GPU (or TPU host):
 #
 #   bash scripts/accelerator_benchmark.sh [OUT_DIR]          # default OUT_DIR: runs/accelerator_benchmark
 #

@@ -2,7 +2,7 @@
 
   python scripts/synthetic_benchmark.py                       # every run that has no result yet
   python scripts/synthetic_benchmark.py --configs=dss --style_dims=2 --seeds=0   # one run
-  python scripts/synthetic_benchmark.py --table_only          # rebuild docs/results/RESULTS.md
+  python scripts/synthetic_benchmark.py --table_only          # rebuild docs/results/RESULTS.md and docs/results.md
   python scripts/synthetic_benchmark.py --reevaluate          # new metrics for finished runs, from their checkpoints
 
 Configurations (configs/synthetic.py, style_domains variant, 32 px, n = 2 style factors, K = 5):
@@ -171,12 +171,14 @@ def build_table(out_dir):
     f.write(text)
   print(text)
   if os.path.abspath(out_dir) == os.path.join(REPO, 'docs', 'results'):  # Not for results kept elsewhere.
-    _splice_readme(table)
+    _splice_results_page(table)
 
 
-def _splice_readme(table, path=None):
-  """Puts the table between README's results-table markers (where README has them)."""
-  path = path or os.path.join(REPO, 'README.md')
+def _splice_results_page(table, path=None):
+  """Puts the table between docs/results.md's generated-table markers, keeping the prose around them.
+
+  README.md is written by hand (its small table included) and no script rewrites it."""
+  path = path or os.path.join(REPO, 'docs', 'results.md')
   start, end = '<!-- results table: start', '<!-- results table: end -->'
   if not os.path.exists(path):
     return
