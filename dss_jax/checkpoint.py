@@ -10,12 +10,11 @@ import json
 import os
 
 import jax
+import ml_collections
 import orbax.checkpoint as ocp
 from flax import serialization
 
-# Keys that change parameter shapes: a checkpoint written under other values cannot be restored.
-MODEL_KEYS = ('num_domains', 'img_size', 'dim_in', 'max_conv_dim', 'style_dim', 'w_hpf', 'mapping', 'latent_dim',
-              'mapping_hidden', 'flow', 'style_disc_hidden', 'style_disc_depth')
+from dss_jax import state as state_lib
 
 
 class ConfigMismatchError(ValueError):
@@ -31,26 +30,17 @@ def manager(workdir: str, keep: int = 3) -> ocp.CheckpointManager:
   return ocp.CheckpointManager(checkpoint_dir(workdir), options=options)
 
 
-def _model_view(config_dict):
-  view = {k: config_dict.get(k) for k in MODEL_KEYS}
-  if view['mapping'] != 'mlp':  # latent_dim and mapping_hidden only shape the MLP mapping.
-    view.pop('latent_dim'), view.pop('mapping_hidden')
-  else:
-    view.pop('flow')
-  return view
-
-
 def check_config(workdir: str, config) -> None:
-  """Writes <workdir>/config.json on the first run; on later runs, checks the network shapes agree."""
+  """Writes <workdir>/config.json on the first run; on later runs, checks that config's networks have the
+  shapes of the workdir's (comparing abstract states). A workdir without any checkpoint yet takes the new
+  config: a run that stopped before saving must not lock its workdir."""
   path = os.path.join(workdir, 'config.json')
-  current = json.loads(config.to_json_best_effort())
-  if os.path.exists(path):
+  if os.path.exists(path) and _has_checkpoint(workdir):
     with open(path) as f:
-      saved = json.load(f)
-    old, new = _model_view(saved), _model_view(current)
-    diff = {k: (old[k], new.get(k)) for k in old if old[k] != new.get(k)}
-    if diff:
-      detail = ', '.join(f'{k}: {a!r} in the checkpoint, {b!r} now' for k, (a, b) in diff.items())
+      saved = ml_collections.ConfigDict(json.load(f))
+    keys = state_lib.mismatch(saved, config)
+    if keys is not None:
+      detail = ', '.join(f'{k}: {_get(saved, k)!r} in the checkpoint, {_get(config, k)!r} now' for k in keys)
       raise ConfigMismatchError(
           f'The checkpoints in {workdir} were written by another network configuration ({detail}). '
           'Use a fresh --workdir, or the config that wrote them.')
@@ -60,6 +50,19 @@ def check_config(workdir: str, config) -> None:
   with open(tmp, 'w') as f:
     f.write(config.to_json_best_effort(indent=2))
   os.replace(tmp, path)
+
+
+def _has_checkpoint(workdir: str) -> bool:
+  directory = checkpoint_dir(workdir)
+  return os.path.isdir(directory) and any(name.isdigit() for name in os.listdir(directory))
+
+
+def _get(config, dotted):
+  for part in dotted.split('.'):
+    if part not in config:
+      return None
+    config = config[part]
+  return config
 
 
 def save(mngr: ocp.CheckpointManager, state, *, force: bool = False) -> None:

@@ -5,24 +5,24 @@ import jax.numpy as jnp
 
 from dss_jax import models
 
-NAMES = ('generator', 'mapping', 'style_encoder', 'discriminator', 'style_discriminator')
+NAMES = models.NAMES
 
 
 def param_counts(config) -> dict[str, int]:
   """Parameter counts of every network, computed abstractly (no memory allocated)."""
   nets = models.build(config)
-  shapes = jax.eval_shape(lambda: models.init_params(nets, config, jax.random.key(0)))
+  shapes = jax.eval_shape(nets.init, jax.random.key(0))
   return {name: models.param_count(shapes[name]) for name in NAMES}
 
 
 def generator_gflops(config) -> float | None:
   """Forward GFLOPs of the generator for one image, from XLA's cost analysis (None if unavailable)."""
   nets = models.build(config)
-  params = jax.eval_shape(lambda: models.init_params(nets, config, jax.random.key(0)))['generator']
+  params = jax.eval_shape(nets.init, jax.random.key(0))['generator']
   x = jax.ShapeDtypeStruct((1, config.img_size, config.img_size, 3), jnp.float32)
   s = jax.ShapeDtypeStruct((1, config.style_dim), jnp.float32)
   try:
-    cost = jax.jit(nets.generator.apply).lower({'params': params}, x, s).cost_analysis()
+    cost = jax.jit(nets.generate).lower(params, x, s).cost_analysis()
   except Exception:  # Cost analysis is best effort: some backends do not provide it.
     return None
   if isinstance(cost, (list, tuple)):

@@ -20,7 +20,8 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from dss_jax import checkpoint, images, models
-from dss_jax.train_step import TrainState, init_state, sample_step, train_step
+from dss_jax.state import TrainState, init_state
+from dss_jax.train_step import train_step, validate
 
 GRID_ROWS = 8
 
@@ -38,29 +39,29 @@ def shardings(mesh: Mesh):
   return NamedSharding(mesh, P()), NamedSharding(mesh, P('data'))
 
 
-def create_train_state(config, rng, mesh: Mesh | None = None, nets: models.Models | None = None) -> TrainState:
+def create_train_state(config, rng, mesh: Mesh | None = None, nets: models.Networks | None = None) -> TrainState:
   """The initial state, initialised under jit directly into its (replicated) sharding."""
   nets = nets or models.build(config)
   replicated, _ = shardings(mesh or create_mesh())
   return jax.jit(functools.partial(init_state, config, nets), out_shardings=replicated)(rng)
 
 
-_STEP_CACHE = {}
-
-
-def make_train_step(config, mesh: Mesh):
+def make_train_step(config, mesh: Mesh, nets: models.Networks | None = None):
   """The jitted, sharded iteration: (state, batch, rng) -> (state, metrics); the input state is donated.
 
-  One jitted function per (config, mesh), so repeated runs in one process (tests, notebooks, resume)
-  compile once.
+  Build it once per run (or per test module) and reuse it: each call of this function compiles anew.
   """
-  key = (config.to_json_best_effort(sort_keys=True), tuple(mesh.devices.flat))
-  if key not in _STEP_CACHE:
-    replicated, sharded = shardings(mesh)
-    _STEP_CACHE[key] = jax.jit(functools.partial(train_step, config=config, nets=models.build(config)),
-                               in_shardings=(replicated, sharded, replicated),
-                               out_shardings=(replicated, replicated), donate_argnums=(0,))
-  return _STEP_CACHE[key]
+  replicated, sharded = shardings(mesh)
+  return jax.jit(functools.partial(train_step, config=config, nets=nets or models.build(config)),
+                 in_shardings=(replicated, sharded, replicated), out_shardings=(replicated, replicated),
+                 donate_argnums=(0,))
+
+
+def translate_grid(ema, x_src, x_ref, y_trg, z, *, nets: models.Networks):
+  """EMA translations for the image grids: (reference-guided, latent-guided), each [B, H, W, 3]."""
+  s_ref = nets.style(ema['style']['style_encoder'], x_ref, y_trg)
+  s_lat = nets.map(ema['style']['mapping'], z, y_trg)
+  return nets.generate(ema['generator'], x_src, s_ref), nets.generate(ema['generator'], x_src, s_lat)
 
 
 def global_batch(batch, mesh: Mesh):
@@ -106,6 +107,7 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
   from dss_jax import input_pipeline  # TensorFlow is imported only when data is needed.
 
   workdir = os.path.abspath(workdir)
+  validate(config)
   if jax.process_index() == 0:
     checkpoint.check_config(workdir, config)
   nets = models.build(config)
@@ -125,8 +127,8 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
   writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
   if start == 0:
     writer.write_hparams({k: v for k, v in _flat(config.to_dict()).items() if isinstance(v, (int, float, str, bool))})
-  step_fn = make_train_step(config, mesh)
-  sample_fn = jax.jit(functools.partial(sample_step, nets=nets))
+  step_fn = make_train_step(config, mesh, nets)
+  sample_fn = jax.jit(functools.partial(translate_grid, nets=nets))
   if train_iterator is None:
     # Seeded by the start step: a resumed run continues with fresh batches instead of replaying old ones.
     train_iterator = input_pipeline.create_train_iterator(config, seed=config.seed + start)
@@ -134,7 +136,7 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
   else:
     grid_batch = next(train_iterator)
   grid_batch = {k: v[:GRID_ROWS] for k, v in grid_batch.items()}
-  grid_z = jax.random.normal(jax.random.key(config.seed + 1), (len(grid_batch['y_trg']), models.latent_dim(config)))
+  grid_z = jax.random.normal(jax.random.key(config.seed + 1), (len(grid_batch['y_trg']), nets.z_dim))
 
   def write_grid(step):
     ref, lat = jax.device_get(sample_fn(state.ema, grid_batch['x_src'], grid_batch['x_ref'], grid_batch['y_trg'],

@@ -61,8 +61,7 @@ def nets(config):
 
 @pytest.fixture(scope='session')
 def params(nets, config):
-  from dss_jax import models
-  return jax.jit(lambda rng: models.init_params(nets, config, rng))(jax.random.key(0))
+  return jax.jit(nets.init)(jax.random.key(0))
 
 
 @pytest.fixture(scope='session')

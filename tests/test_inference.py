@@ -114,13 +114,17 @@ def test_checkpoint_folder_path_and_missing_step():
 def test_mlp_mapping_truncation_and_no_inverse():
   config = tiny_config('stargan_v2')
   nets = models.build(config)
-  p = jax.jit(lambda rng: models.init_params(nets, config, rng))(jax.random.key(1))
+  p = jax.jit(nets.init)(jax.random.key(1))
   t = inference.Translator(config, {'generator': p['generator'],
                                     'style': {'mapping': p['mapping'], 'style_encoder': p['style_encoder']}})
   s_avg = t.mean_style(1)
   np.testing.assert_allclose(t.sample_style(1, 3, psi=0.0), np.repeat(s_avg[None], 3, axis=0), atol=1e-6)
   s = t.sample_style(1, 3, seed=2)
   np.testing.assert_allclose(t.sample_style(1, 3, psi=0.5, seed=2), s_avg + 0.5 * (s - s_avg), atol=1e-5)
+  # One truncation rule: sample_style and translate both go through latent_style.
+  z, x = t.sample_z(3, seed=2), np.zeros((3, 32, 32, 3), np.float32)
+  np.testing.assert_array_equal(t.latent_style(z, 1, psi=0.5), t.sample_style(1, 3, psi=0.5, seed=2))
+  np.testing.assert_array_equal(t.translate(x, 1, z=z, psi=0.5), t.generate(x, t.latent_style(z, 1, psi=0.5)))
   with pytest.raises(inference.FlowRequiredError, match='MLP mapping'):
     t.reference_to_z(np.zeros((1, 32, 32, 3)), 0)
 

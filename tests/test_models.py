@@ -80,7 +80,7 @@ def test_bfloat16_activations_keep_float32_params_and_outputs(config):
   cfg = config.copy_and_resolve_references()
   cfg.dtype = 'bfloat16'
   nets = models.build(cfg)
-  p = jax.eval_shape(lambda: models.init_params(nets, cfg, jax.random.key(0)))
+  p = jax.eval_shape(nets.init, jax.random.key(0))
   assert all(leaf.dtype == jnp.float32 for leaf in jax.tree_util.tree_leaves(p))
   x = jax.ShapeDtypeStruct((1, cfg.img_size, cfg.img_size, 3), jnp.float32)
   out = jax.eval_shape(nets.generator.apply, {'params': p['generator']}, x, jnp.zeros((1, cfg.style_dim)))

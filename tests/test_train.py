@@ -10,7 +10,7 @@ import optax
 import pytest
 
 from dss_jax import checkpoint, losses, train
-from dss_jax.train_step import init_state
+from dss_jax.state import init_state
 
 
 def _batch(config, seed=0, n=None):

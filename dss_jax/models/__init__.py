@@ -1,25 +1,104 @@
-"""The five networks of DSS, built from a config: see `build` and `init_params`."""
+"""The five networks of DSS as one object, `Networks`, built from a config by `build`.
 
-from typing import NamedTuple
+`Networks` holds the Flax modules (pure init/apply) and names what each does: `generate`,
+`encode_content` / `decode`, `map` (F(z, u)) and, for the flow, `map_inverse` / `map_log_prob`,
+`style` (E(x, u)), `discriminate` (D(x, u)), `discriminate_style` (D_s(s, u)). Every method takes the
+parameter tree of its own network first. The training step, inference and evaluation call these
+methods only, so they do not care whether the networks are convolutional or MLPs: a module that has
+`__call__`, and for the generator `encode` / `decode`, fits.
+"""
+
+import dataclasses
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from dss_jax.models.encoders import Discriminator, StyleEncoder
+from dss_jax.models.discriminators import Discriminator, StyleDiscriminator
+from dss_jax.models.encoders import StyleEncoder
 from dss_jax.models.generator import Generator
-from dss_jax.models.mapping import FlowMapping, MappingNetwork, StyleDiscriminator
+from dss_jax.models.mapping import FlowMapping, MappingNetwork
 
-__all__ = ['Discriminator', 'FlowMapping', 'Generator', 'MappingNetwork', 'Models', 'StyleDiscriminator',
-           'StyleEncoder', 'build', 'init_params', 'latent_dim', 'param_count']
+__all__ = ['NAMES', 'Discriminator', 'FlowMapping', 'Generator', 'MappingNetwork', 'Networks', 'StyleDiscriminator',
+           'StyleEncoder', 'build', 'latent_dim', 'param_count']
+
+# The networks, in the order their initial parameters are drawn.
+NAMES = ('generator', 'mapping', 'style_encoder', 'discriminator', 'style_discriminator')
 
 
-class Models(NamedTuple):
+@dataclasses.dataclass(frozen=True)
+class Networks:
+  """The networks of one configuration (hashable: usable as a static argument of jit).
+
+  x_shape: one input without the batch axis ([H, W, 3] for images); style_dim: size of s; z_dim: size
+  of z (style_dim for the flow, a bijection). Parameters are dicts network name -> tree (`init`).
+  """
   generator: nn.Module
   mapping: nn.Module
   style_encoder: nn.Module
   discriminator: nn.Module
   style_discriminator: nn.Module
+  x_shape: tuple[int, ...]
+  style_dim: int
+  z_dim: int
+
+  @property
+  def is_flow(self) -> bool:
+    """Whether the mapping is DSS's invertible flow (it has `inverse` and `log_prob`)."""
+    return isinstance(self.mapping, FlowMapping)
+
+  def init(self, rng) -> dict:
+    """Initial parameters: a dict network name -> parameter tree (float32)."""
+    keys = jax.random.split(rng, len(NAMES))
+    return {name: self.init_network(name, key) for name, key in zip(NAMES, keys)}
+
+  def init_network(self, name: str, rng):
+    """Initial parameters of one network (e.g. a fresh style encoder: the evaluation's floor)."""
+    x = jnp.zeros((1, *self.x_shape), jnp.float32)
+    y = jnp.zeros((1,), jnp.int32)
+    s = jnp.zeros((1, self.style_dim), jnp.float32)
+    z = jnp.zeros((1, self.z_dim), jnp.float32)
+    inputs = {'generator': (x, s), 'mapping': (z, y), 'style_encoder': (x, y), 'discriminator': (x, y),
+              'style_discriminator': (s, y)}
+    return getattr(self, name).init(rng, *inputs[name])['params']
+
+  # ---------------------------------------------------------------- generator G(x, s) = decode(E_c(x), s)
+  def generate(self, p, x, s):
+    """G(x, s): x [B, *x_shape], s [B, style_dim] -> [B, *x_shape]."""
+    return self.generator.apply({'params': p}, x, s)
+
+  def encode_content(self, p, x):
+    """E_c(x) -> (content, cache for `decode`)."""
+    return self.generator.apply({'params': p}, x, method='encode')
+
+  def decode(self, p, content, s, cache):
+    return self.generator.apply({'params': p}, content, s, cache, method='decode')
+
+  # ---------------------------------------------------------------- style codes
+  def map(self, p, z, y):
+    """Latent-guided codes F(z, u): z [B, z_dim], y [B] int -> [B, style_dim]."""
+    return self.mapping.apply({'params': p}, z, y)
+
+  def map_inverse(self, p, s, y):
+    """z = F^-1(s; u) (flow only)."""
+    return self.mapping.apply({'params': p}, s, y, method='inverse')
+
+  def map_log_prob(self, p, s, y):
+    """log p(s | u) under the flow: [B] (flow only)."""
+    return self.mapping.apply({'params': p}, s, y, method='log_prob')
+
+  def style(self, p, x, y=None):
+    """Reference-guided codes E(x, u): [B, style_dim]; y None: every domain's head, [B, K, style_dim]."""
+    return self.style_encoder.apply({'params': p}, x, y)
+
+  # ---------------------------------------------------------------- discriminators
+  def discriminate(self, p, x, y):
+    """D(x, u): real/fake logits [B]."""
+    return self.discriminator.apply({'params': p}, x, y)
+
+  def discriminate_style(self, p, s, y):
+    """D_s(s, u): latent (real) / reference (fake) logits [B]."""
+    return self.style_discriminator.apply({'params': p}, s, y)
 
 
 def _dim_in(config):
@@ -31,7 +110,7 @@ def latent_dim(config):
   return config.style_dim if config.mapping == 'flow' else config.latent_dim
 
 
-def build(config) -> Models:
+def build(config) -> Networks:
   """The networks of `config` (Flax modules: pure init/apply)."""
   dtype = jnp.dtype(config.dtype)
   k, dim_in = config.num_domains, _dim_in(config)
@@ -42,29 +121,14 @@ def build(config) -> Models:
     mapping = MappingNetwork(k, config.style_dim, config.mapping_hidden)
   else:
     raise ValueError(f"config.mapping must be 'flow' or 'mlp', not {config.mapping!r}.")
-  return Models(
+  return Networks(
       generator=Generator(config.img_size, config.style_dim, dim_in, config.max_conv_dim, config.w_hpf, dtype),
       mapping=mapping,
       style_encoder=StyleEncoder(config.img_size, k, config.style_dim, dim_in, config.max_conv_dim, dtype),
       discriminator=Discriminator(config.img_size, k, dim_in, config.max_conv_dim, dtype),
       style_discriminator=StyleDiscriminator(k, config.style_disc_hidden, config.style_disc_depth),
+      x_shape=(config.img_size, config.img_size, 3), style_dim=config.style_dim, z_dim=latent_dim(config),
   )
-
-
-def init_params(models: Models, config, rng):
-  """Initial parameters: a dict network name -> parameter tree (float32)."""
-  x = jnp.zeros((1, config.img_size, config.img_size, 3), jnp.float32)
-  y = jnp.zeros((1,), jnp.int32)
-  s = jnp.zeros((1, config.style_dim), jnp.float32)
-  z = jnp.zeros((1, latent_dim(config)), jnp.float32)
-  keys = jax.random.split(rng, 5)
-  return {
-      'generator': models.generator.init(keys[0], x, s)['params'],
-      'mapping': models.mapping.init(keys[1], z, y)['params'],
-      'style_encoder': models.style_encoder.init(keys[2], x, y)['params'],
-      'discriminator': models.discriminator.init(keys[3], x, y)['params'],
-      'style_discriminator': models.style_discriminator.init(keys[4], s, y)['params'],
-  }
 
 
 def param_count(tree) -> int:

@@ -1,8 +1,8 @@
-"""Style encoder E(x, u) and multi-task image discriminator D(x, u): StarGAN v2's shared trunk.
+"""Style encoder E(x, u) on StarGAN v2's trunk (shared with the image discriminator, `discriminators.py`).
 
 Trunk: conv3x3 -> (log2(img_size) - 2) downsampling ResBlks without norm -> LReLU -> conv4x4
-(valid, 4x4 -> 1x1) -> LReLU. E adds one linear head per domain (style codes [B, style_dim]); D one
-real/fake logit per domain ([B]). Both return the head of each sample's domain u.
+(valid, 4x4 -> 1x1) -> LReLU. E adds one linear head per domain (style codes [B, style_dim]) and
+returns the head of each sample's domain u.
 """
 
 import math
@@ -47,19 +47,3 @@ class StyleEncoder(nn.Module):
     s = layers.dense(self.num_domains * self.style_dim, dtype=self.dtype, name='heads')(h)
     s = s.reshape((-1, self.num_domains, self.style_dim)).astype(jnp.float32)
     return s if y is None else layers.gather_domain(s, y)
-
-
-class Discriminator(nn.Module):
-  """D(x, u): x [B, H, W, 3], y [B] int -> real/fake logit [B] (float32) of domain y."""
-  img_size: int
-  num_domains: int
-  dim_in: int = 64
-  max_conv_dim: int = 512
-  dtype: layers.Dtype = jnp.float32
-
-  @nn.compact
-  def __call__(self, x, y):
-    h = Trunk(self.img_size, self.dim_in, self.max_conv_dim, self.dtype, name='trunk')(x)
-    # The reference's final conv1x1 on a 1x1 map is a Dense.
-    logits = layers.dense(self.num_domains, dtype=self.dtype, name='logits')(h).astype(jnp.float32)
-    return layers.gather_domain(logits, y)

@@ -91,17 +91,3 @@ class MappingNetwork(nn.Module):
         g = nn.relu(layers.dense(self.hidden, name=f'unshared_{k}_{i}')(g))
       heads.append(layers.dense(self.style_dim, name=f'unshared_{k}_3')(g))
     return layers.gather_domain(jnp.stack(heads, axis=1), y)
-
-
-class StyleDiscriminator(nn.Module):
-  """D_s(s, u): MLP over style codes s [B, style_dim], one logit per domain -> [B] logit of domain y."""
-  num_domains: int
-  hidden: int = 256
-  depth: int = 2
-
-  @nn.compact
-  def __call__(self, s, y):
-    h = s.astype(jnp.float32)
-    for i in range(self.depth):
-      h = layers.leaky_relu(layers.dense(self.hidden, name=f'hidden_{i}')(h))
-    return layers.gather_domain(layers.dense(self.num_domains, name='logits')(h), y)

@@ -43,7 +43,7 @@ def _expected_shapes(config):
   """Our parameter trees for `config`, flattened: {network: {path tuple: shape}} (no compute, no memory)."""
   from dss_jax import models  # Lazy: keeps `--help` fast.
   nets = models.build(config)
-  shapes = jax.eval_shape(lambda: models.init_params(nets, config, jax.random.key(0)))
+  shapes = jax.eval_shape(nets.init, jax.random.key(0))
   return {name: {path: tuple(leaf.shape) for path, leaf in traverse_util.flatten_dict(tree).items()}
           for name, tree in shapes.items() if name in NETWORKS.values()}
 
