@@ -103,11 +103,16 @@ def test_sharded_and_single_device_iterations_agree(config, nets, mesh, one_step
   _, sharded_after, sharded_metrics = one_step
   for k in sharded_metrics:
     np.testing.assert_allclose(metrics[k], sharded_metrics[k], rtol=2e-4, atol=2e-5, err_msg=k)
-  # Adam's first update is about lr * sign(g): where a gradient is ~0, float rounding of a sharded sum can
-  # flip its sign, so parameters are compared by the fraction that agree, not leaf by leaf.
-  a = np.concatenate([x.ravel() for x in jax.tree_util.tree_leaves(jax.device_get(after.params))])
-  b = np.concatenate([x.ravel() for x in jax.tree_util.tree_leaves(sharded_after.params)])
-  assert np.mean(np.isclose(a, b, rtol=1e-4, atol=1e-6)) > 0.99
+  # Adam's first update is about lr * sign(g). Conv biases that feed an instance norm have exactly zero
+  # gradient, so their sign is rounding noise and flips between a sharded and a single-device sum (how many
+  # depends on the CPU's kernels: ~4 % of the tiny model's parameters here). So the two updates are compared
+  # as vectors: a wrong sharded computation would leave them uncorrelated.
+  flat = lambda t: np.concatenate([x.ravel() for x in jax.tree_util.tree_leaves(jax.device_get(t))])
+  start = flat(_fresh_state(config, nets, mesh).params)
+  a, b = flat(after.params) - start, flat(sharded_after.params) - start
+  cosine = a @ b / (np.linalg.norm(a) * np.linalg.norm(b))
+  assert cosine > 0.95, cosine
+  assert np.mean(np.isclose(a + start, b + start, rtol=1e-4, atol=1e-6)) > 0.9
 
 
 def test_non_finite_batch_leaves_the_state_unchanged(config, nets, mesh, step_fn):
