@@ -13,7 +13,7 @@ from configs import default
 def get_config(arg=''):
   config = default.get_config()
   config.dataset = 'afhq'
-  config.dataset_config = 'v1'
+  config.afhq_version = 'v1'
   config.num_domains = 3
   config.img_size = 256
   config.lambda_ds = 2.0

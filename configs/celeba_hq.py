@@ -14,7 +14,6 @@ from configs import default
 def get_config(arg=''):
   config = default.get_config()
   config.dataset = 'celeba_hq'
-  config.dataset_config = 'celeba_hq'
   config.num_domains = 2
   config.img_size = 256
   config.lambda_ds = 1.0

@@ -19,17 +19,18 @@ def get_config():
 
   # ---------------------------------------------------------------- data
   config.dataset = 'afhq'  # 'afhq' | 'celeba_hq' | 'synthetic' | 'folder' (your own train/<domain>/ tree).
-  config.dataset_config = 'v1'  # TFDS builder config: afhq 'v1'|'v2'; synthetic 'style_domains'|'species'.
+  config.afhq_version = 'v1'  # 'afhq' only: the AFHQ release, 'v1' (2020, JPEG) | 'v2' (2021, PNG).
   config.data_dir = ''  # 'folder': root of train/<domain>/ (optionally val/). Else TFDS data_dir ('' = default).
   config.manual_dir = ''  # Where the extracted AFHQ / CelebA-HQ archives are ('' = TFDS default manual dir).
-  config.num_domains = 3  # K; checked against the dataset's domain folders.
+  config.num_domains = 3  # K; checked against the dataset's domains (synthetic.py derives it from n_style).
   config.img_size = 256  # Images are resized to img_size x img_size.
   config.randcrop_prob = 0.5  # Probability of the random-resized crop (scale 0.8-1.0, ratio 0.9-1.1).
   config.shuffle_buffer = 2_000  # tf.data shuffle buffer (per domain).
   config.prefetch = 2  # Batches prefetched onto the devices ahead of the step.
   # The synthetic dataset (dss_jax/datasets/synthetic.py); ignored for other datasets.
   config.synthetic = ml_collections.ConfigDict()
-  config.synthetic.n_style = 2  # Number of true style factors n; K = 2n+1 domains by default.
+  config.synthetic.n_style = 2  # Number of true style factors n (1-3); the dataset has K = 2n+1 domains.
+  config.synthetic.variant = 'style_domains'  # 'style_domains' (domains differ in style only) | 'species' (and shape).
   config.synthetic.train_per_domain = 2_000  # Training images per domain.
   config.synthetic.test_per_domain = 200  # Test images per domain.
 

@@ -13,9 +13,10 @@ from configs import default
 def get_config(arg=''):
   config = default.get_config()
   config.dataset = 'synthetic'
-  config.dataset_config = 'style_domains'
+  config.synthetic.variant = 'style_domains'
   config.synthetic.n_style = 2
-  config.num_domains = 2 * config.synthetic.n_style + 1
+  # K = 2n+1 (datasets/synthetic.py num_domains), a reference: --config.synthetic.n_style=3 gives 7 domains.
+  config.num_domains = 2 * config.synthetic.get_ref('n_style') + 1
   config.img_size = 32
   config.dim_in = 16
   config.max_conv_dim = 64

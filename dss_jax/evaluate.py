@@ -27,7 +27,10 @@ import jax
 import numpy as np
 from absl import logging
 
+from dss_jax import images as imglib
 from dss_jax import inference, models
+from dss_jax.datasets import registry
+from dss_jax.errors import MetricWeightsNotFoundError
 from dss_jax.metrics import fid as fid_lib
 from dss_jax.metrics import identifiability, oracle, report
 
@@ -44,23 +47,13 @@ def _translator(config, model, workdir=None, checkpoint=None) -> inference.Trans
 
 
 def _batches(config, split):
-  """(images [b, H, W, 3] in [-1, 1], labels [b]) batches of a split, in a fixed order."""
-  if config.dataset == 'synthetic':  # No TensorFlow needed.
-    from dss_jax.datasets import synthetic
-    s = config.synthetic
-    data = synthetic.load_split(s.n_style, config.dataset_config or 'style_domains', split,
-                                s.train_per_domain if split == 'train' else s.test_per_domain, config.img_size)
-    for i in range(0, len(data['label']), config.val_batch_size):
-      yield data['image'][i:i + config.val_batch_size], data['label'][i:i + config.val_batch_size]
-    return
-  from dss_jax import input_pipeline
-  for batch in input_pipeline.create_eval_iterator(config, split):
+  """(images [b, H, W, 3] in [-1, 1], labels [b]) batches of a split, in a fixed order (synthetic: no TensorFlow)."""
+  for batch in registry.eval_batches(config, split):
     yield batch['image'], batch['label']
 
 
 def _split_by_domain(config, split):
   """{domain: uint8 images [N, H, W, 3]} of a split (uint8 keeps AFHQ's validation set small in memory)."""
-  from dss_jax import images as imglib
   out = {}
   for x, labels in _batches(config, split):
     for u in np.unique(labels):
@@ -78,10 +71,6 @@ def _real_stats(config, feature_fn):
   return {u: fid_lib.gaussian_stats(np.concatenate(v)) for u, v in feats.items()}
 
 
-def _to_float(images_u8):
-  return images_u8.astype(np.float32) / 127.5 - 1.0
-
-
 # ------------------------------------------------------------------------------------------ FID / LPIPS
 
 
@@ -91,11 +80,11 @@ def _load_metric_networks(config):
   messages, inception, lpips_params = [], None, None
   try:
     inception = fid_lib.load_inception(config.inception_path)
-  except fid_lib.MetricWeightsNotFoundError as e:
+  except MetricWeightsNotFoundError as e:
     messages.append(str(e))
   try:
     lpips_params = lpips_lib.load_lpips(config.lpips_path)
-  except fid_lib.MetricWeightsNotFoundError as e:
+  except MetricWeightsNotFoundError as e:
     messages.append(str(e))
   return inception, lpips_params, messages
 
@@ -157,14 +146,14 @@ def fid_lpips(config, model, workdir=None, modes=('latent', 'reference'), seed=N
         refs = _reference_stream(rng, len(val[trg]))
         fake_feats, batch_lpips = [], []
         for start in range(0, len(x_src), b):
-          x = _to_float(x_src[start:start + b])
+          x = imglib.from_uint8(x_src[start:start + b])
           outs = []
           for _ in range(num_outs):
             if mode == 'latent':
               outs.append(t.translate(x, trg, z=rng.standard_normal((len(x), t.z_dim)).astype(np.float32)))
             else:  # The next target-domain references, cycling through the (maybe small) validation folder.
               idx = np.array([next(refs) for _ in range(len(x))])
-              outs.append(t.translate(x, trg, reference=_to_float(val[trg][idx])))
+              outs.append(t.translate(x, trg, reference=imglib.from_uint8(val[trg][idx])))
           outs = np.stack(outs)  # [M, B, H, W, 3], unclipped (LPIPS sees them so, as the reference).
           if lpips_fn is not None:
             batch_lpips.append(float(lpips_fn(outs)))
@@ -255,8 +244,8 @@ def evaluate_synthetic(config, model, workdir=None, *, seed=0, num_pairs=500, nu
   if config.dataset != 'synthetic':
     raise ValueError(f"The identifiability benchmark needs config.dataset='synthetic' (got {config.dataset!r}).")
   t = _translator(config, model)
-  n_style, variant = config.synthetic.n_style, config.dataset_config or 'style_domains'
-  data = synthetic.load_split(n_style, variant, 'test', config.synthetic.test_per_domain, config.img_size)
+  n_style, variant = config.synthetic.n_style, registry.synthetic_variant(config)
+  data = registry.arrays(config, 'test')
   x, y = np.asarray(data['image']), np.asarray(data['label'])
   content, style = np.asarray(data['content']), np.asarray(data['style'])
   rng = np.random.default_rng(seed)
@@ -320,72 +309,9 @@ def evaluate_synthetic(config, model, workdir=None, *, seed=0, num_pairs=500, nu
 
 # ------------------------------------------------------------------------------------------ report
 
-
-def _f(v, precision=3):
-  return '–' if v is None or (isinstance(v, float) and not np.isfinite(v)) else f'{v:.{precision}f}'
-
-
-def markdown(metrics: dict) -> str:
-  """The headline table: metric | model | reference points (floors, trivial answers, ceilings)."""
-  lines = [f'# Evaluation at step {metrics.get("step")}', '', '| metric | model | reference points |', '|---|---|---|']
-  row = lambda name, value, ref='': lines.append(f'| {name} | {value} | {ref} |')
-  if 'mcc' in metrics:
-    mr = metrics['mcc_random_encoder']
-    row('MCC (mean over domains, 1 = style factors recovered)', _f(metrics['mcc']['mean']),
-        f'random encoder {_f(mr["mean"])}')
-    for u, v in metrics['mcc']['per_domain'].items():
-      row(f'MCC domain {u}', _f(v), f'random encoder {_f(mr["per_domain"][u])}')
-    for k in ('disentanglement', 'completeness', 'informativeness'):
-      row(f'DCI {k} ({metrics["dci"]["regressor"]})', _f(metrics['dci'][k]),
-          f'random encoder {_f(metrics["dci_random_encoder"][k])}')
-    cf = metrics['counterfactual']
-    for key, label in (('l1', 'L1 whole image (lower better)'), ('l1_object', 'L1 object region'),
-                       ('psnr', 'PSNR whole image (dB)'), ('psnr_object', 'PSNR object region (dB)'),
-                       ('iou', 'object-mask IoU')):
-      row(f'counterfactual {label}', _f(cf['model'][key]),
-          f'copy source {_f(cf["copy_source"][key])}, copy reference {_f(cf["copy_reference"][key])}, '
-          f'flat reference background {_f(cf["flat_reference_background"][key])}')
-    q = metrics['latent_quality']
-    row('latent-guided target-domain accuracy (oracle)', _f(q['domain_accuracy']),
-        f'Bayes ceiling {_f(q["bayes_domain_accuracy"])}, oracle on real images {_f(q["oracle_real_domain_accuracy"])}'
-        f', chance {_f(1 / len(metrics["mcc"]["per_domain"]))}')
-    row('latent-guided shape kept (accuracy)', _f(q['shape_accuracy']), '1 = content kept')
-    row('latent-guided content correlation x / y / size',
-        ' / '.join(_f(q['content_corr'][k]) for k in ('x', 'y', 'size')), '1 = content kept')
-    row('latent-guided rotation agreement', _f(q['rotation_agreement']), '1 = kept, 0 = random')
-    row('latent-guided style Wasserstein (mean)', _f(q['style_wasserstein_mean']), '0 = true p(s | u)')
-    u = metrics['unification']
-    row('unification gap: Fréchet (mean)', _f(u['frechet_mean']), '0 = same mean and covariance')
-    if 'frechet_relative_mean' in u:
-      row('unification gap: Fréchet / trace of the reference covariance (mean)', _f(u['frechet_relative_mean']),
-          'scale-free; 0 = same mean and covariance')
-    row('unification gap: classifier accuracy (mean)', _f(u['accuracy_mean']), '0.5 = indistinguishable')
-    row('smoothness (lower = smoother)', _f(metrics['smoothness']['mean']),
-        f'random encoder {_f(metrics["smoothness_random_encoder"]["mean"])}')
-  if 'latent_mcc' in metrics:
-    row('latent MCC: F(z, u) components vs the style the oracle reads from G(x, F(z, u))',
-        _f(metrics['latent_mcc']['mean']), f'untrained model {_f(metrics["latent_mcc_untrained"]["mean"])}')
-  fl = metrics.get('fid_lpips', {})
-  for mode in ('latent', 'reference'):
-    for name in ('FID', 'LPIPS'):
-      if f'{name}_{mode}' in fl:
-        row(f'{name} {mode} (mean over {len(fl[f"{name}_{mode}"]) - 1} tasks)', _f(fl[f'{name}_{mode}']['mean'], 4),
-            'StarGAN v2 AFHQ: FID 16.18 / 19.78, LPIPS 0.450 / 0.432 (latent / reference)')
-  for message in fl.get('skipped', []):
-    lines.append('')
-    lines.append(f'Skipped: {message.splitlines()[0]}')
-  return '\n'.join(lines) + '\n'
-
-
-def write_metrics(metrics: dict, workdir: str) -> tuple[str, str]:
-  """<workdir>/metrics_step<N>.json (every number) and .md (the headline table); returns both paths."""
-  step = metrics.get('step') or 0
-  json_path = report.write_json(metrics, os.path.join(workdir, f'metrics_step{step}.json'))
-  md_path = os.path.join(workdir, f'metrics_step{step}.md')
-  with open(md_path, 'w') as f:
-    f.write(markdown(metrics))
-  logging.info('Wrote %s and %s', json_path, md_path)
-  return json_path, md_path
+# The headline table and its files are written by metrics/report.py, beside the other markdown tables.
+markdown = report.evaluation_table
+write_metrics = report.write_evaluation
 
 
 def run(config, workdir, *, checkpoint=None, seed=None, modes=('latent', 'reference'), model=None,

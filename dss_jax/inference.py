@@ -30,12 +30,10 @@ import ml_collections
 import numpy as np
 
 from dss_jax import checkpoint, models
+from dss_jax.datasets import registry
+from dss_jax.errors import FlowRequiredError
 
 S_AVG_SAMPLES = 10_000  # z samples for the MLP mapping's mean style (StarGAN v2's truncation trick).
-
-
-class FlowRequiredError(ValueError):
-  """An operation needs the invertible DSS flow mapping, but the model uses StarGAN v2's MLP."""
 
 
 # ------------------------------------------------------------------------------------------ jitted functions
@@ -72,13 +70,13 @@ def _batched(fn, batch_size: int, *arrays):
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
-  """The config a run was trained with (<workdir>/config.json)."""
+  """The config a run was trained with (<workdir>/config.json; older runs' keys mapped to today's)."""
   path = os.path.join(workdir, 'config.json')
   if not os.path.exists(path):
     raise FileNotFoundError(f'No config.json in {workdir!r}: is it a dss_jax workdir (written by training or by '
                             'tools.import_stargan_v2)? Pass the config explicitly otherwise.')
   with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
+    return ml_collections.ConfigDict(registry.upgrade_config(json.load(f)))
 
 
 def split_checkpoint_path(path: str) -> tuple[str, int | None]:
@@ -126,16 +124,10 @@ def restore_ema(config, workdir: str, step: int | None = None):
 
 
 def _domain_names(config) -> list[str]:
-  """Domain names in label order; 'domain<k>' when they cannot be read (e.g. a folder dataset not present)."""
+  """Domain names in label order (no TensorFlow); 'domain<k>' when they cannot be read (e.g. a folder dataset
+  that is not on this machine)."""
   try:
-    if config.dataset == 'synthetic':  # No TensorFlow needed.
-      from dss_jax.datasets import synthetic
-      names = synthetic.domain_names(config.synthetic.n_style, config.dataset_config or 'style_domains')
-    else:
-      from dss_jax.input_pipeline import get_domains  # Imports TensorFlow; folder datasets need the data.
-      names = get_domains(config)
-    if len(names) == config.num_domains:
-      return list(names)
+    return registry.domain_names(config)
   except Exception:  # noqa: BLE001 - names are a convenience: without the data, indices still work.
     pass
   return [f'domain{k}' for k in range(config.num_domains)]
@@ -285,19 +277,21 @@ class Translator:
       self._s_avg[k] = self.style_from_z(z, k).mean(0)
     return self._s_avg[k]
 
-  def sample_style(self, domain, n: int, psi: float = 1.0, seed: int = 0) -> np.ndarray:
-    """n random style codes of a domain: [n, style_dim].
+  def latent_style(self, z, domain, psi: float = 1.0) -> np.ndarray:
+    """Latent-guided style codes at truncation psi: z [B, z_dim] -> [B, style_dim]; the one truncation rule
+    of latent codes (`sample_style`, `translate`, sample.py's grids).
 
-    psi < 1 truncates: flow, F(psi * z); MLP, s_avg + psi (F(z) - s_avg) as StarGAN v2.
+    psi < 1 truncates: flow, F(psi * z) (in Gaussian space); MLP, s_avg + psi (F(z) - s_avg) as StarGAN v2.
+    domain: one for all codes or one per code.
     """
-    z = self.sample_z(n, seed)
     if self.is_flow:
       return self.style_from_z(z * psi, domain)
     s = self.style_from_z(z, domain)
-    if psi == 1.0:
-      return s
-    s_avg = self.mean_style(domain)
-    return s_avg + psi * (s - s_avg)
+    return self.truncate(s, domain, psi) if psi != 1.0 else s
+
+  def sample_style(self, domain, n: int, psi: float = 1.0, seed: int = 0) -> np.ndarray:
+    """n random style codes of a domain: [n, style_dim], truncated by psi (`latent_style`)."""
+    return self.latent_style(self.sample_z(n, seed), domain, psi)
 
   def style_to_z(self, styles, domain) -> np.ndarray:
     """z = F^-1(s; u), the Gaussian coordinate of style codes [B, style_dim] (flow only)."""
@@ -360,7 +354,7 @@ class Translator:
 
     The style comes from exactly one of: z ([B, z_dim] or [z_dim]: F(z, u)), reference (target-domain
     images [B or 1, H, W, 3]: E(x_ref, u)) or style ([B, style_dim] or [style_dim]); with none of them,
-    random z (seeded). psi truncates the latent or reference style (see `sample_style`, `truncate`).
+    random z (seeded). psi truncates the latent or reference style (see `latent_style`, `truncate`).
     """
     x = self._images(images)
     given = [name for name, v in (('z', z), ('reference', reference), ('style', style)) if v is not None]
@@ -379,11 +373,7 @@ class Translator:
       s = self.truncate(s, y, psi) if psi != 1.0 else s
     else:
       z = self.sample_z(len(x), seed) if z is None else self._codes(z, len(x), self.z_dim, 'z')
-      if self.is_flow:
-        s = self.style_from_z(z * psi, y)
-      else:
-        s = self.style_from_z(z, y)
-        s = self.truncate(s, y, psi) if psi != 1.0 else s
+      s = self.latent_style(z, y, psi)
     return self.generate(x, s)
 
 

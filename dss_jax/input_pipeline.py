@@ -20,9 +20,11 @@ records in their stored order), batches of config.val_batch_size (the last one m
 sharded across processes: dict(image, label) and, for the synthetic dataset, the true `content` and
 `style` factors (read-only views of the cached split).
 
-Datasets (config.dataset): 'synthetic' (rendered in memory by `datasets.synthetic.load_split`, no
-preparation), 'folder' (config.data_dir/train/<domain>/, see `datasets.image_folder`), 'afhq' and
-'celeba_hq' (the TFDS builder `afhq`, configs v1 / v2 / celeba_hq, from config.manual_dir).
+Datasets (config.dataset, see `datasets.registry`): 'synthetic' (rendered in memory by
+`datasets.synthetic.load_split`, no preparation), 'folder' (config.data_dir/train/<domain>/, see
+`datasets.image_folder`), 'afhq' and 'celeba_hq' (the TFDS builder `afhq`, configs v1 / v2 (config.afhq_version)
+/ celeba_hq, from config.manual_dir). The registry names this module's source function of each dataset
+(`synthetic_source`, `folder_source`, `tfds_source`).
 """
 
 import os
@@ -32,13 +34,14 @@ import jax
 import numpy as np
 import tensorflow as tf
 
-from dss_jax.datasets import image_folder, synthetic
-from dss_jax.datasets.image_folder import DatasetNotFoundError, DomainCountError, load_image_folder
+from dss_jax.datasets import image_folder, registry
+from dss_jax.datasets.image_folder import load_image_folder
+from dss_jax.errors import DatasetNotFoundError, DomainCountError
 
 __all__ = ['DatasetNotFoundError', 'DomainCountError', 'create_eval_iterator', 'create_train_iterator',
            'get_domains', 'load_image_folder']
 
-DATASETS = ('synthetic', 'folder', 'afhq', 'celeba_hq')
+DATASETS = tuple(registry.DATASETS)
 CROP_SCALE = (0.8, 1.0)
 CROP_RATIO = (0.9, 1.1)
 
@@ -50,43 +53,9 @@ except RuntimeError:  # TF already initialised its devices: nothing to do.
 
 # ------------------------------------------------------------------------------------------ domains
 
-def _synthetic_variant(config) -> str:
-  variant = config.dataset_config or 'style_domains'
-  if variant not in synthetic.VARIANTS:
-    raise ValueError(f"For config.dataset='synthetic', config.dataset_config must be one of {synthetic.VARIANTS}, "
-                     f'not {variant!r}.')
-  return variant
-
-
-def _tfds_config_name(config) -> str:
-  from dss_jax.datasets import afhq
-  if config.dataset == 'celeba_hq':
-    return 'celeba_hq'
-  name = config.dataset_config or 'v1'
-  if name not in afhq.CONFIGS:
-    raise ValueError(f"For config.dataset='afhq', config.dataset_config must be one of {sorted(afhq.CONFIGS)}, "
-                     f'not {name!r}.')
-  return name
-
-
 def get_domains(config) -> list[str]:
   """Domain names in label order; raises DatasetNotFoundError / DomainCountError with a plain message."""
-  if config.dataset == 'synthetic':
-    domains = synthetic.domain_names(config.synthetic.n_style, _synthetic_variant(config))
-    where = f'the synthetic dataset with n_style={config.synthetic.n_style} (K = 2n+1)'
-  elif config.dataset == 'folder':
-    return image_folder.find_domains(config.data_dir, config.num_domains)
-  elif config.dataset in ('afhq', 'celeba_hq'):
-    from dss_jax.datasets import afhq
-    domains = list(afhq.CONFIGS[_tfds_config_name(config)].domains)
-    where = f'{config.dataset} ({", ".join(domains)})'
-  else:
-    raise ValueError(f'config.dataset must be one of {DATASETS}, not {config.dataset!r}. For your own images use '
-                     "--config.dataset=folder --config.data_dir=/path/to/root --config.num_domains=K.")
-  if len(domains) != config.num_domains:
-    raise DomainCountError(f'{where} has {len(domains)} domains but config.num_domains is {config.num_domains}: '
-                           f'set --config.num_domains={len(domains)}.')
-  return domains
+  return registry.domain_names(config)
 
 
 # ------------------------------------------------------------------------------------------ sources
@@ -126,25 +95,23 @@ class _Source:
 
 
 def _decode(encoded):
+  """Encoded image bytes -> float32 [h, w, 3] in [-1, 1] (TF's twin of images.from_uint8)."""
   image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
   return tf.cast(image, tf.float32) / 127.5 - 1.0
 
 
-def _folder_source(config, split) -> _Source:
+def folder_source(config, split, shard=False) -> _Source:
+  """config.data_dir/<split>/<domain>/ files (each process reads its share in `domain_stream`)."""
+  del shard
   domains = get_domains(config)
   files, _ = image_folder.scan_split(config.data_dir, split, domains)
   return _Source(len(domains), lambda path: _decode(tf.io.read_file(path)), keys=[np.array(f) for f in files])
 
 
-def _synthetic_data(config, split):
-  get_domains(config)
-  s = config.synthetic
-  per_domain = s.train_per_domain if split == 'train' else s.test_per_domain
-  return synthetic.load_split(s.n_style, _synthetic_variant(config), split, per_domain, config.img_size)
-
-
-def _synthetic_source(config, split) -> _Source:
-  data = _synthetic_data(config, split)
+def synthetic_source(config, split, shard=False) -> _Source:
+  """The in-memory split of `registry.arrays` (each process reads its share in `domain_stream`)."""
+  del shard
+  data = registry.arrays(config, split)
   images = tf.constant(data['image'])
   keys = [np.nonzero(data['label'] == d)[0].astype(np.int64) for d in range(config.num_domains)]
   return _Source(config.num_domains, lambda i: tf.gather(images, i), keys=keys)
@@ -153,9 +120,9 @@ def _synthetic_source(config, split) -> _Source:
 def _tfds_builder(config):
   import tensorflow_datasets as tfds
 
-  from dss_jax.datasets import afhq
+  from dss_jax.datasets import afhq  # Registers the TFDS builder `afhq`.
 
-  name = _tfds_config_name(config)
+  name = registry.tfds_config_name(config)
   builder = tfds.builder(f'afhq/{name}', data_dir=config.data_dir or None)
   if not builder.is_prepared():  # first use: write the TFDS records from the extracted archive
     if config.manual_dir and not os.path.isdir(config.manual_dir):
@@ -164,7 +131,7 @@ def _tfds_builder(config):
   return builder
 
 
-def _tfds_source(config, split, shard: bool) -> _Source:
+def tfds_source(config, split, shard: bool = False) -> _Source:
   """Encoded images and labels from the prepared `afhq` records (decoded later, in parallel)."""
   import tensorflow_datasets as tfds
 
@@ -185,14 +152,7 @@ def _tfds_source(config, split, shard: bool) -> _Source:
 
 
 def _source(config, split, shard=False) -> _Source:
-  if config.dataset == 'synthetic':
-    return _synthetic_source(config, split)
-  if config.dataset == 'folder':
-    return _folder_source(config, split)
-  if config.dataset in ('afhq', 'celeba_hq'):
-    return _tfds_source(config, split, shard)
-  get_domains(config)  # raises the plain-English error for an unknown dataset
-  raise AssertionError('unreachable')
+  return registry.get(config).source(config, split, shard)
 
 
 # ------------------------------------------------------------------------------------------ transforms
@@ -287,12 +247,6 @@ def create_train_iterator(config, seed: int) -> Iterator[dict[str, np.ndarray]]:
 
 # ------------------------------------------------------------------------------------------ evaluation
 
-def _synthetic_eval(config, split) -> Iterator[dict[str, np.ndarray]]:
-  data = _synthetic_data(config, split)
-  for start in range(0, len(data['label']), config.val_batch_size):
-    yield {key: value[start:start + config.val_batch_size] for key, value in data.items()}
-
-
 def create_eval_iterator(config, split: str = 'test') -> Iterator[dict[str, np.ndarray]]:
   """Every image of a split once, in a fixed order, resized to config.img_size (no augmentation).
 
@@ -300,11 +254,10 @@ def create_eval_iterator(config, split: str = 'test') -> Iterator[dict[str, np.n
   synthetic dataset), b = config.val_batch_size except maybe for the last batch. 'test' is the val/
   folder (test/ for AFHQ v2) of folder datasets and AFHQ / CelebA-HQ; 'train' is also accepted.
   """
-  if split not in ('train', 'test', 'val'):
-    raise ValueError(f"split must be 'train' or 'test', not {split!r}.")
-  split = 'test' if split == 'val' else split
-  if config.dataset == 'synthetic':
-    return _synthetic_eval(config, split)
+  split = registry.eval_split(split)
+  data = registry.arrays(config, split)
+  if data is not None:  # In memory (synthetic): the arrays themselves.
+    return registry.batches(data, config.val_batch_size)
   source = _source(config, split, shard=False)
   ds = source.ordered()
 

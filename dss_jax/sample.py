@@ -37,6 +37,7 @@ from PIL import Image
 
 from dss_jax import images as imglib
 from dss_jax import inference
+from dss_jax.datasets import registry
 
 PSIS = (0.5, 0.7, 1.0)
 TRUNCATION_PSIS = (1.0, 0.7, 0.5, 0.0)
@@ -84,18 +85,6 @@ def write_video(frames, path_stem: str, fps: int = VIDEO_FPS, slow: int = 2, fmt
 # ------------------------------------------------------------------------------------------ inputs
 
 
-def load_image(path: str, img_size: int) -> np.ndarray:
-  """One image file -> float32 [img_size, img_size, 3] in [-1, 1] (RGB, bilinear resize as the folder loader)."""
-  if not os.path.isfile(path):
-    raise FileNotFoundError(f'--image: no file at {path!r}.')
-  try:
-    with Image.open(path) as image:
-      image = image.convert('RGB').resize((img_size, img_size), Image.BILINEAR)
-  except Exception as e:  # noqa: BLE001 - any decoding failure is the same user error.
-    raise ValueError(f'--image: {path!r} is not an image PIL can read ({e}).') from None
-  return np.asarray(image, np.float32) / 127.5 - 1.0
-
-
 def _round_robin(labels, n: int) -> np.ndarray:
   """Indices of up to n items taken in turn from each label (domain-balanced, stable order)."""
   labels = np.asarray(labels)
@@ -109,22 +98,18 @@ def _round_robin(labels, n: int) -> np.ndarray:
 
 
 def _val_split(config, per_domain: int):
-  """Up to per_domain validation images of every domain: (images [N, H, W, 3], labels [N]), sorted by domain."""
-  if config.dataset == 'synthetic':  # No TensorFlow needed.
-    from dss_jax.datasets import synthetic
-    data = synthetic.load_split(config.synthetic.n_style, config.dataset_config or 'style_domains', 'test',
-                                config.synthetic.test_per_domain, config.img_size)
-    x, y = np.asarray(data['image']), np.asarray(data['label'])
-  else:
-    from dss_jax import input_pipeline
-    xs, ys, counts = [], [], {}
-    for batch in input_pipeline.create_eval_iterator(config, 'test'):
-      for img, label in zip(batch['image'], batch['label']):
-        if counts.get(int(label), 0) < per_domain:
-          counts[int(label)] = counts.get(int(label), 0) + 1
-          xs.append(img)
-          ys.append(int(label))
-    x, y = np.stack(xs), np.array(ys, np.int32)
+  """Up to per_domain validation images of every domain: (images [N, H, W, 3], labels [N]), sorted by domain.
+
+  The synthetic split comes from memory (no TensorFlow), the others through the input pipeline.
+  """
+  xs, ys, counts = [], [], {}
+  for batch in registry.eval_batches(config, 'test'):
+    for img, label in zip(batch['image'], batch['label']):
+      if counts.get(int(label), 0) < per_domain:
+        counts[int(label)] = counts.get(int(label), 0) + 1
+        xs.append(img)
+        ys.append(int(label))
+  x, y = np.stack(xs), np.array(ys, np.int32)
   keep = np.concatenate([np.nonzero(y == u)[0][:per_domain] for u in np.unique(y)])
   return x[keep], y[keep]
 
@@ -198,11 +183,7 @@ def reference_grid(translator, x_src, x_ref, y_ref):
 
 def latent_grid(translator, x_src, domain, z, psi):
   """Rows = sources (first column), columns = one style per z: G(x_src, F(z, u)) at truncation psi."""
-  if translator.is_flow:
-    s = translator.style_from_z(z * psi, domain)  # Truncation in Gaussian space.
-  else:
-    s = translator.style_from_z(z, domain)
-    s = translator.truncate(s, domain, psi) if psi != 1.0 else s  # s_avg + psi (s - s_avg).
+  s = translator.latent_style(z, domain, psi)
   n_src, n_z = len(x_src), len(z)
   out = translator.generate(np.repeat(x_src, n_z, axis=0), np.tile(s, (n_src, 1))).reshape(n_src, n_z,
                                                                                              *x_src.shape[1:])
@@ -247,7 +228,7 @@ def interpolation_frames(translator, x_src, x_ref, y_ref, seed=0):
 
 def translate_one(translator, image_path, target, num, psis, out_dir, seed=0):
   """`--image`: one image to `target` (name/index; None = every domain) with `num` random styles per psi."""
-  x = load_image(image_path, translator.config.img_size)[None]
+  x = imglib.load_image(image_path, translator.config.img_size)[None]
   stem = os.path.splitext(os.path.basename(image_path))[0]
   targets = [translator.domain_index(target)] if target is not None else range(translator.config.num_domains)
   z = translator.sample_z(num, seed)

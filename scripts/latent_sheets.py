@@ -36,11 +36,10 @@ def _panel(rows, title, cell, pad):
 
 def latent_sheet(workdirs, titles, num_z=6, source_index=0, zoom=2, seed=0):
   from dss_jax import inference
-  from dss_jax.datasets import synthetic
+  from dss_jax.datasets import registry
   translators = [inference.Translator.from_workdir(w) for w in workdirs]
   config = translators[0].config
-  n_style, variant = config.synthetic.n_style, config.dataset_config or 'style_domains'
-  data = synthetic.load_split(n_style, variant, 'test', config.synthetic.test_per_domain, config.img_size)
+  data = registry.arrays(config, 'test')
   x, y = np.asarray(data['image']), np.asarray(data['label'])
   k, cell, pad = config.num_domains, config.img_size * zoom, 3
   source = x[source_index:source_index + 1].repeat(num_z, 0)
@@ -48,7 +47,7 @@ def latent_sheet(workdirs, titles, num_z=6, source_index=0, zoom=2, seed=0):
   for t, title in zip(translators, titles):
     z = np.random.default_rng(seed).standard_normal((num_z, t.z_dim)).astype(np.float32)
     panels.append(_panel([t.translate(source, u, z=z) for u in range(k)], title, cell, pad))
-  names = synthetic.domain_names(n_style, variant)
+  names = registry.domain_names(config)
   label_w = 8 + 7 * max(len(n) for n in names)
   height = max(p.height for p in panels)
   src_w = cell + 2 * pad

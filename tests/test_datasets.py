@@ -7,10 +7,9 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-import dss_jax.datasets  # noqa: F401  (registers the builders)
 from configs import default
 from dss_jax import input_pipeline as ip
-from dss_jax.datasets import afhq, image_folder, synthetic, synthetic_builder
+from dss_jax.datasets import afhq, image_folder, synthetic, synthetic_builder  # (registers the TFDS builders)
 
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '..', 'shared', 'data',
                       'representative')
@@ -65,7 +64,7 @@ def test_afhq_prepared_from_fake_manual_dir(afhq_v1):
 def test_afhq_through_the_input_pipeline(afhq_v1):
   _, manual, data_dir = afhq_v1
   config = default.get_config()
-  config.dataset, config.dataset_config, config.num_domains = 'afhq', 'v1', 3
+  config.dataset, config.afhq_version, config.num_domains = 'afhq', 'v1', 3
   config.data_dir, config.manual_dir = str(data_dir), str(manual)
   config.img_size, config.batch_size, config.val_batch_size = 16, 6, 2
   assert ip.get_domains(config) == ['cat', 'dog', 'wild']

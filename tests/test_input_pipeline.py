@@ -261,8 +261,12 @@ def test_synthetic_counts_and_variant_checked(synthetic_cfg):
   with pytest.raises(ip.DomainCountError, match='has 5 domains but config.num_domains is 3'):
     ip.get_domains(config)
   config = synthetic_config.get_config()
-  config.dataset_config = 'v1'
-  with pytest.raises(ValueError, match="dataset_config must be one of"):
+  config.synthetic.variant = 'v1'
+  with pytest.raises(ValueError, match="config.synthetic.variant must be one of"):
+    ip.get_domains(config)
+  config = default.get_config()
+  config.afhq_version = 'style_domains'
+  with pytest.raises(ValueError, match="config.afhq_version must be one of"):
     ip.get_domains(config)
 
 

@@ -1,12 +1,11 @@
-"""Datasets of dss_jax. Importing this package registers the TFDS builders `afhq` and `synthetic`.
+"""Datasets of dss_jax. Importing this package imports neither TensorFlow nor TFDS.
 
-  import dss_jax.datasets  # noqa: F401
+Modules: `registry` (what config.dataset may be: domain names, in-memory splits, the input pipeline's
+source of each; no TensorFlow), `synthetic` (pure numpy factors and `render`), `image_folder` (your own
+`train/<domain>/` tree; no TensorFlow), and the TFDS builders `afhq` and `synthetic_builder`. Importing a
+builder module registers its builder with TFDS (the input pipeline imports `afhq` where it builds one):
+
+  from dss_jax.datasets import afhq, synthetic_builder  # noqa: F401  (registers `afhq` and `synthetic`)
   tfds.builder('afhq/v2', config=None)            # AFHQ v1 / v2 / CelebA-HQ (manual download)
   tfds.builder('synthetic/style_domains')          # the ground-truth benchmark (rendered locally)
-
-Modules: `synthetic` (pure numpy factors and `render`), `synthetic_builder`, `afhq`, `image_folder`
-(your own `train/<domain>/` tree; no TensorFlow). Registering costs only the `tensorflow_datasets`
-import (about 0.5 s; TensorFlow itself is imported when a dataset is built or read).
 """
-
-from dss_jax.datasets import afhq, synthetic_builder  # noqa: F401  (registers the builders)

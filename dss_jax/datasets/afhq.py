@@ -25,6 +25,8 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from dss_jax.datasets import image_folder
+from dss_jax.datasets.registry import TFDS_DOMAINS
+from dss_jax.errors import DatasetNotFoundError, DomainCountError
 
 _CITATION_AFHQ = """@inproceedings{choi2020starganv2,
   title={StarGAN v2: Diverse Image Synthesis for Multiple Domains},
@@ -46,13 +48,13 @@ class AfhqConfig(tfds.core.BuilderConfig):
 
 CONFIGS = {
     'v1': AfhqConfig(name='v1', description='AFHQ v1 (2020): 512 px JPEG, cat/dog/wild, ~16k images.',
-                     domains=('cat', 'dog', 'wild'), download_target='afhq-dataset',
+                     domains=TFDS_DOMAINS['v1'], download_target='afhq-dataset',
                      layout='train/{cat,dog,wild}/*.jpg and val/{cat,dog,wild}/*.jpg'),
     'v2': AfhqConfig(name='v2', description='AFHQ v2 (2021): 512 px PNG (Lanczos-resized), cat/dog/wild.',
-                     domains=('cat', 'dog', 'wild'), download_target='afhq-v2-dataset',
+                     domains=TFDS_DOMAINS['v2'], download_target='afhq-v2-dataset',
                      layout='train/{cat,dog,wild}/*.png and test/{cat,dog,wild}/*.png (or val/)'),
     'celeba_hq': AfhqConfig(name='celeba_hq', description='CelebA-HQ as released with StarGAN v2: 1024 px JPEG.',
-                            domains=('female', 'male'), download_target='celeba-hq-dataset',
+                            domains=TFDS_DOMAINS['celeba_hq'], download_target='celeba-hq-dataset',
                             layout='train/{female,male}/*.jpg and val/{female,male}/*.jpg'),
 }
 
@@ -126,13 +128,13 @@ class Afhq(tfds.core.GeneratorBasedBuilder):
       manual_dir = os.fspath(dl_manager.manual_dir)
     except Exception as e:  # TFDS asserts that the (default) manual dir exists and is not empty.
       where = str(getattr(dl_manager, '_manual_dir', None) or "TFDS's default manual dir (<data_dir>/downloads/manual)")
-      raise image_folder.DatasetNotFoundError(missing_data_message(config, where)) from e
+      raise DatasetNotFoundError(missing_data_message(config, where)) from e
     root = find_root(manual_dir, config.domains)
     if root is None:
-      raise image_folder.DatasetNotFoundError(missing_data_message(config, manual_dir))
+      raise DatasetNotFoundError(missing_data_message(config, manual_dir))
     found = image_folder.list_domains(os.path.join(root, 'train'))
     if list(found) != list(config.domains):
-      raise image_folder.DomainCountError(
+      raise DomainCountError(
           f"{os.path.join(root, 'train')!r} holds the folders {found}, but '{config.name}' has the domains "
           f'{list(config.domains)}. For other domains use the image-folder dataset: --config.dataset=folder '
           f'--config.data_dir={root} --config.num_domains={len(found)}.')

@@ -19,18 +19,13 @@ import os
 import numpy as np
 from PIL import Image
 
+from dss_jax import images as imglib
+from dss_jax.errors import DatasetNotFoundError, DomainCountError
+
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif')
 FOLDER_LAYOUT = 'root/train/<domain>/*.jpg|png (one sub-folder per domain; optionally root/val/<domain>/ too)'
 
 logger = logging.getLogger('dss_jax.data')
-
-
-class DatasetNotFoundError(FileNotFoundError):
-  """The dataset's files are not where the config says; the message says where to put them."""
-
-
-class DomainCountError(ValueError):
-  """The number of domain folders differs from config.num_domains."""
 
 
 def is_image_file(name: str) -> bool:
@@ -141,10 +136,8 @@ def scan_split(root: str, split: str, domains: list[str]) -> tuple[list[list[str
 
 def _load(path: str, img_size: int) -> np.ndarray | None:
   try:
-    with Image.open(path) as image:
-      image = image.convert('RGB').resize((img_size, img_size), Image.BILINEAR)
-      return np.asarray(image, np.float32) / 127.5 - 1.0
-  except Exception:  # noqa: BLE001 - unreadable: counted and skipped by the caller.
+    return imglib.load_image(path, img_size)
+  except (FileNotFoundError, ValueError):  # unreadable: counted and skipped by the caller.
     return None
 
 

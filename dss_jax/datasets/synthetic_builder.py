@@ -1,6 +1,6 @@
 """TFDS builder `synthetic`: the ground-truth dataset of `synthetic.py`, stored as TFDS records.
 
-  import dss_jax.datasets, tensorflow_datasets as tfds
+  import dss_jax.datasets.synthetic_builder, tensorflow_datasets as tfds   # registers the builder
   ds = tfds.load('synthetic/style_domains', split='test')   # rendered locally on first use, no download
 
 Configs: `style_domains` and `species` (32 px, n_style = 2), `style_domains_64` / `species_64`
@@ -19,6 +19,7 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from dss_jax.datasets import synthetic
+from dss_jax.images import to_uint8  # [-1, 1] float images -> uint8, as stored in the records.
 
 
 class SyntheticConfig(tfds.core.BuilderConfig):
@@ -32,11 +33,6 @@ class SyntheticConfig(tfds.core.BuilderConfig):
     super().__init__(**kwargs)
     self.variant, self.size, self.n_style = variant, size, n_style
     self.train_per_domain, self.test_per_domain, self.seed = train_per_domain, test_per_domain, seed
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-  """[-1, 1] float images -> uint8 [0, 255] (round to nearest), as stored in the records."""
-  return np.round((np.clip(images, -1, 1) + 1) * 127.5).astype(np.uint8)
 
 
 class Synthetic(tfds.core.GeneratorBasedBuilder):

@@ -5,9 +5,10 @@
 - `identifiability`: the synthetic benchmark (MCC, DCI, counterfactual error, unification gap,
   smoothness, style Wasserstein, content preservation); numpy / scipy / scikit-learn only.
 - `oracle`: a small CNN reading domain, content and style from synthetic images, trained once and cached.
-- `report`: JSON and markdown-table writers (configuration x metric, mean ± std over seeds).
+- `report`: JSON and every markdown table (configuration x metric, mean ± std over seeds; the
+  `--mode=eval` headline table of one evaluation).
 
 FID and LPIPS need local weight files (`config.inception_path`, `config.lpips_path`); see
 README.md ("Metrics") and scripts/convert_torchvision_weights.py. Without them `load_inception` /
-`load_lpips` raise `fid.MetricWeightsNotFoundError` (a FileNotFoundError) and the rest still runs.
+`load_lpips` raise `dss_jax.errors.MetricWeightsNotFoundError` (a FileNotFoundError) and the rest still runs.
 """

@@ -19,31 +19,12 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 
+from dss_jax.errors import MetricWeightsNotFoundError
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 INCEPTION_SIZE = 299
 FEATURE_DIM = 2048
-
-_HOW_TO_MAKE = (
-    'Make it once on a machine with torch and torchvision installed:\n'
-    '  python scripts/convert_torchvision_weights.py --what={what} --out={out}\n'
-    'then copy the file here and set {key}. See README.md ("Metrics"). '
-    'The other metrics (LPIPS, identifiability benchmark) run without it.'
-)
-
-
-class MetricWeightsNotFoundError(FileNotFoundError):
-  """The local weights file a metric needs (Inception-v3 for FID, AlexNet + LPIPS for LPIPS) is missing."""
-
-
-def weights_not_found(path, what, key):
-  """Builds the user-facing error for a missing weights file `path` of network `what` ('inception'|'lpips')."""
-  where = f'the file {path!r} does not exist' if path else 'no path is set'
-  out = path or f'{what}_torchvision.npz'
-  return MetricWeightsNotFoundError(
-      f'{"FID" if what == "inception" else "LPIPS"} needs local {what} weights, but {where} '
-      f'(config key {key}).\n' + _HOW_TO_MAKE.format(what=what, out=out, key=f'--config.{key}={out}'))
-
 
 # ------------------------------------------------------------------------------------------ statistics
 
@@ -289,7 +270,7 @@ def load_inception(path):
   missing, and ValueError when the file does not hold the expected shapes.
   """
   if not path or not os.path.exists(path):
-    raise weights_not_found(path, 'inception', 'inception_path')
+    raise MetricWeightsNotFoundError.missing(path, 'inception', 'inception_path')
   with np.load(path) as f:
     variables = torch_to_flax({k: f[k] for k in f.files})
   expected = jax.eval_shape(InceptionV3().init, jax.random.key(0), jnp.zeros((1, 75, 75, 3)))

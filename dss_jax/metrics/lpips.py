@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dss_jax.metrics.fid import weights_not_found
+from dss_jax.errors import MetricWeightsNotFoundError
 
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
@@ -145,7 +145,7 @@ def load_lpips(path):
   Raises MetricWeightsNotFoundError (a FileNotFoundError) with instructions when the file is missing.
   """
   if not path or not os.path.exists(path):
-    raise weights_not_found(path, 'lpips', 'lpips_path')
+    raise MetricWeightsNotFoundError.missing(path, 'lpips', 'lpips_path')
   with np.load(path) as f:
     state = {k: f[k] for k in f.files}
   try:

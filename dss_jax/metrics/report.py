@@ -1,4 +1,7 @@
-"""Writes metrics as JSON and as a markdown table (configuration x metric, mean ± spread over seeds).
+"""Writes metrics as JSON and as markdown: every table of dss_jax is made here.
+
+- `write_report` / `markdown_table`: configuration x metric, mean ± spread over seeds (benchmarks).
+- `write_evaluation` / `evaluation_table`: one evaluation (`--mode=eval`): metric | model | reference points.
 
 Typical use (one dict of nested metrics per seed and configuration):
 
@@ -15,6 +18,7 @@ import math
 import os
 
 import numpy as np
+from absl import logging
 
 
 def to_jsonable(obj):
@@ -74,11 +78,16 @@ def aggregate(per_seed):
   return out
 
 
+def _f(v, precision=3):
+  """One number with `precision` decimals; '–' for None or a non-finite value."""
+  return '–' if v is None or (isinstance(v, float) and not np.isfinite(v)) else f'{v:.{precision}f}'
+
+
 def _cell(stat, precision):
   mean, std, n = stat
   if n == 0:
     return '–'
-  return f'{mean:.{precision}f}' if n == 1 else f'{mean:.{precision}f} ± {std:.{precision}f}'
+  return _f(mean, precision) if n == 1 else f'{_f(mean, precision)} ± {_f(std, precision)}'
 
 
 def markdown_table(results, columns=None, precision=3, row_title='configuration'):
@@ -111,4 +120,71 @@ def write_report(results, directory, name='metrics', columns=None, precision=3, 
     if title:
       f.write(f'# {title}\n\n')
     f.write(markdown_table(runs, columns, precision))
+  return json_path, md_path
+
+
+# ------------------------------------------------------------------------------------------ one evaluation
+
+
+def evaluation_table(metrics: dict) -> str:
+  """One evaluation (`--mode=eval`, evaluate.run) as markdown: metric | model | reference points (floors,
+  trivial answers, ceilings)."""
+  lines = [f'# Evaluation at step {metrics.get("step")}', '', '| metric | model | reference points |', '|---|---|---|']
+  row = lambda name, value, ref='': lines.append(f'| {name} | {value} | {ref} |')
+  if 'mcc' in metrics:
+    mr = metrics['mcc_random_encoder']
+    row('MCC (mean over domains, 1 = style factors recovered)', _f(metrics['mcc']['mean']),
+        f'random encoder {_f(mr["mean"])}')
+    for u, v in metrics['mcc']['per_domain'].items():
+      row(f'MCC domain {u}', _f(v), f'random encoder {_f(mr["per_domain"][u])}')
+    for k in ('disentanglement', 'completeness', 'informativeness'):
+      row(f'DCI {k} ({metrics["dci"]["regressor"]})', _f(metrics['dci'][k]),
+          f'random encoder {_f(metrics["dci_random_encoder"][k])}')
+    cf = metrics['counterfactual']
+    for key, label in (('l1', 'L1 whole image (lower better)'), ('l1_object', 'L1 object region'),
+                       ('psnr', 'PSNR whole image (dB)'), ('psnr_object', 'PSNR object region (dB)'),
+                       ('iou', 'object-mask IoU')):
+      row(f'counterfactual {label}', _f(cf['model'][key]),
+          f'copy source {_f(cf["copy_source"][key])}, copy reference {_f(cf["copy_reference"][key])}, '
+          f'flat reference background {_f(cf["flat_reference_background"][key])}')
+    q = metrics['latent_quality']
+    row('latent-guided target-domain accuracy (oracle)', _f(q['domain_accuracy']),
+        f'Bayes ceiling {_f(q["bayes_domain_accuracy"])}, oracle on real images {_f(q["oracle_real_domain_accuracy"])}'
+        f', chance {_f(1 / len(metrics["mcc"]["per_domain"]))}')
+    row('latent-guided shape kept (accuracy)', _f(q['shape_accuracy']), '1 = content kept')
+    row('latent-guided content correlation x / y / size',
+        ' / '.join(_f(q['content_corr'][k]) for k in ('x', 'y', 'size')), '1 = content kept')
+    row('latent-guided rotation agreement', _f(q['rotation_agreement']), '1 = kept, 0 = random')
+    row('latent-guided style Wasserstein (mean)', _f(q['style_wasserstein_mean']), '0 = true p(s | u)')
+    u = metrics['unification']
+    row('unification gap: Fréchet (mean)', _f(u['frechet_mean']), '0 = same mean and covariance')
+    if 'frechet_relative_mean' in u:
+      row('unification gap: Fréchet / trace of the reference covariance (mean)', _f(u['frechet_relative_mean']),
+          'scale-free; 0 = same mean and covariance')
+    row('unification gap: classifier accuracy (mean)', _f(u['accuracy_mean']), '0.5 = indistinguishable')
+    row('smoothness (lower = smoother)', _f(metrics['smoothness']['mean']),
+        f'random encoder {_f(metrics["smoothness_random_encoder"]["mean"])}')
+  if 'latent_mcc' in metrics:
+    row('latent MCC: F(z, u) components vs the style the oracle reads from G(x, F(z, u))',
+        _f(metrics['latent_mcc']['mean']), f'untrained model {_f(metrics["latent_mcc_untrained"]["mean"])}')
+  fl = metrics.get('fid_lpips', {})
+  for mode in ('latent', 'reference'):
+    for name in ('FID', 'LPIPS'):
+      if f'{name}_{mode}' in fl:
+        row(f'{name} {mode} (mean over {len(fl[f"{name}_{mode}"]) - 1} tasks)', _f(fl[f'{name}_{mode}']['mean'], 4),
+            'StarGAN v2 AFHQ: FID 16.18 / 19.78, LPIPS 0.450 / 0.432 (latent / reference)')
+  for message in fl.get('skipped', []):
+    lines.append('')
+    lines.append(f'Skipped: {message.splitlines()[0]}')
+  return '\n'.join(lines) + '\n'
+
+
+def write_evaluation(metrics: dict, workdir: str) -> tuple[str, str]:
+  """<workdir>/metrics_step<N>.json (every number) and .md (the headline table); returns both paths."""
+  step = metrics.get('step') or 0
+  json_path = write_json(metrics, os.path.join(workdir, f'metrics_step{step}.json'))
+  md_path = os.path.join(workdir, f'metrics_step{step}.md')
+  with open(md_path, 'w') as f:
+    f.write(evaluation_table(metrics))
+  logging.info('Wrote %s and %s', json_path, md_path)
   return json_path, md_path
