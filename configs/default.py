@@ -18,7 +18,7 @@ def get_config():
   config.seed = 777  # Seeds parameters, data order and noise: a seed fully determines a run.
 
   # ---------------------------------------------------------------- data
-  config.dataset = 'afhq'  # 'afhq' | 'celeba_hq' | 'synthetic' | 'folder' (your own train/<domain>/ tree).
+  config.dataset = 'afhq'  # 'afhq' | 'celeba_hq' | 'synthetic' | 'folder' (your own train/<domain>/ tree) | 'vector'.
   config.afhq_version = 'v1'  # 'afhq' only: the AFHQ release, 'v1' (2020, JPEG) | 'v2' (2021, PNG).
   config.data_dir = ''  # 'folder': root of train/<domain>/ (optionally val/). Else TFDS data_dir ('' = default).
   config.manual_dir = ''  # Where the extracted AFHQ / CelebA-HQ archives are ('' = TFDS default manual dir).
@@ -27,6 +27,13 @@ def get_config():
   config.randcrop_prob = 0.5  # Probability of the random-resized crop (scale 0.8-1.0, ratio 0.9-1.1).
   config.shuffle_buffer = 2_000  # tf.data shuffle buffer (per domain).
   config.prefetch = 2  # Batches prefetched onto the devices ahead of the step.
+  # Vector data with known factors (dss_jax/datasets/vector.py, configs/vector.py); ignored for other datasets.
+  config.vector = ml_collections.ConfigDict()
+  config.vector.n_style = 2  # Style components n (independent given u).
+  config.vector.n_content = 2  # Content components (the same distribution in every domain).
+  config.vector.variant = 'full'  # 'full' (loc and scale vary: the theorem holds) | 'location_only' (control).
+  config.vector.data_seed = 0  # Seeds the mixing and the per-domain style distributions.
+  config.vector.hidden = 64  # Width of the MLP networks.
   # The synthetic dataset (dss_jax/datasets/synthetic.py); ignored for other datasets.
   config.synthetic = ml_collections.ConfigDict()
   config.synthetic.n_style = 2  # Number of true style factors n (1-3); the dataset has K = 2n+1 domains.
@@ -48,6 +55,7 @@ def get_config():
   config.flow.range = 4.0  # Splines act on [-range, range]; identity outside.
   config.flow.cond_width = 256  # Width of the conditioner MLP theta_u = MLP(u).
   config.flow.cond_depth = 2  # Hidden layers of the conditioner.
+  config.flow.affine_init = 0.0  # > 0: per-domain random shift / log-scale at init (std), domain info from step 0.
   config.style_disc_hidden = 256  # Width of the style discriminator D_s.
   config.style_disc_depth = 2  # Hidden layers of D_s.
   config.dtype = 'float32'  # Activation dtype: 'float32' | 'bfloat16' (parameters and losses stay float32).

@@ -28,7 +28,8 @@ import numpy as np
 from absl import logging
 
 from dss_jax import images as imglib
-from dss_jax import inference, models
+from dss_jax import inference
+from dss_jax import state as state_lib
 from dss_jax.datasets import registry
 from dss_jax.errors import MetricWeightsNotFoundError
 from dss_jax.metrics import fid as fid_lib
@@ -179,11 +180,9 @@ def fid_lpips(config, model, workdir=None, modes=('latent', 'reference'), seed=N
 
 def _random_encoder(t: inference.Translator, seed: int) -> inference.Translator:
   """The same model with a freshly initialised style encoder (the MCC / DCI floor)."""
-  x = np.zeros((1, t.config.img_size, t.config.img_size, 3), np.float32)
-  enc = jax.jit(t.nets.style_encoder.init)(jax.random.key(seed + 1), x, np.zeros((1,), np.int32))['params']
-  return inference.Translator(t.config, {'generator': t.params['generator'],
-                                         'style': {'mapping': t.params['style']['mapping'], 'style_encoder': enc}},
-                              domains=t.domains, step=t.step, batch_size=t.batch_size)
+  enc = jax.jit(t.nets.init_network, static_argnums=0)('style_encoder', jax.random.key(seed + 1))
+  params = {'generator': t.params['generator'], 'style': {**t.params['style'], 'style_encoder': enc}}
+  return inference.Translator(t.config, params, domains=t.domains, step=t.step, batch_size=t.batch_size)
 
 
 def _per_domain(fn, labels):
@@ -210,10 +209,8 @@ def _smoothness(t, x, y, seed):
 
 def _untrained(t: inference.Translator, seed: int) -> inference.Translator:
   """The same architecture with every network freshly initialised (the latent MCC floor)."""
-  p = models.init_params(t.nets, t.config, jax.random.key(seed + 2))
-  return inference.Translator(t.config, {'generator': p['generator'],
-                                         'style': {'mapping': p['mapping'], 'style_encoder': p['style_encoder']}},
-                              domains=t.domains, step=0, batch_size=t.batch_size)
+  params = state_lib.ema_trees(state_lib.group(jax.jit(t.nets.init)(jax.random.key(seed + 2))))
+  return inference.Translator(t.config, params, domains=t.domains, step=0, batch_size=t.batch_size)
 
 
 def _latent_mcc(t, orc, sources, z, labels):

@@ -16,7 +16,7 @@ interpolation of reference styles happen in that z space (`truncate`, `interpola
 Truncation follows StarGAN v2 for the MLP mapping (s_avg + psi (s - s_avg), s_avg the mean of F over
 10,000 z) and is z * psi in Gaussian space for the flow (psi = 0 gives the code of z = 0).
 
-Apply functions are jitted once per network configuration and cached; batches are cut into chunks of
+Apply functions are jitted once per Translator; batches are cut into chunks of
 `batch_size` (padded; smaller inputs to a power of two), so a few compiled programs serve every call.
 """
 
@@ -39,16 +39,10 @@ S_AVG_SAMPLES = 10_000  # z samples for the MLP mapping's mean style (StarGAN v2
 # ------------------------------------------------------------------------------------------ jitted functions
 
 
-@functools.lru_cache(maxsize=16)
-def _apply_fns(nets: models.Models):
-  """Jitted apply functions of one set of networks (Flax modules are hashable): compiled once per shape."""
-  g = nets.generator
-  return {
-      'generate': jax.jit(lambda p, x, s: g.apply({'params': p}, x, s)),
-      'style': jax.jit(lambda p, x, y: nets.style_encoder.apply({'params': p}, x, y)),
-      'map': jax.jit(lambda p, z, y: nets.mapping.apply({'params': p}, z, y)),
-      'inverse': jax.jit(lambda p, s, y: nets.mapping.apply({'params': p}, s, y, method=models.FlowMapping.inverse)),
-  }
+def _jitted(nets: models.Networks) -> dict:
+  """Jitted apply functions of one Translator's networks: each compiles once per chunk shape."""
+  return {'generate': jax.jit(nets.generate), 'style': jax.jit(nets.style), 'map': jax.jit(nets.map),
+          'inverse': jax.jit(nets.map_inverse)}
 
 
 def _batched(fn, batch_size: int, *arrays):
@@ -94,7 +88,7 @@ def restore_ema(config, workdir: str, step: int | None = None):
   Raises checkpoint.ConfigMismatchError when `config` has other network shapes than the run, and
   FileNotFoundError when the workdir holds no checkpoint.
   """
-  from dss_jax import train_step  # The state's structure; no TensorFlow.
+  from dss_jax import state as state_lib  # The state's structure; no TensorFlow.
 
   workdir = os.path.abspath(workdir)
   if os.path.exists(os.path.join(workdir, 'config.json')):
@@ -110,8 +104,7 @@ def restore_ema(config, workdir: str, step: int | None = None):
   if step is not None and step not in steps:
     raise FileNotFoundError(f'No checkpoint of step {step} in {checkpoint.checkpoint_dir(workdir)} '
                             f'(it has {sorted(steps)}).')
-  nets = models.build(config)
-  abstract = jax.eval_shape(functools.partial(train_step.init_state, config, nets), jax.random.key(0))
+  abstract = state_lib.abstract_state(config)
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), abstract)
   try:
@@ -151,7 +144,7 @@ class Translator:
     self.domains = list(domains) if domains is not None else _domain_names(config)
     self.step = step
     self.batch_size = int(batch_size or config.get('val_batch_size', 32))
-    self._fns = _apply_fns(self.nets)
+    self._fns = _jitted(self.nets)
     self._s_avg = {}
 
   # ------------------------------------------------------------------ constructors

@@ -27,7 +27,7 @@ def r1_penalty(d_fn, x_real):
   """
   logits, vjp = jax.vjp(d_fn, x_real)
   (grad,) = vjp(jnp.ones_like(logits))
-  return 0.5 * jnp.mean(jnp.sum(jnp.square(grad), axis=(1, 2, 3))), logits
+  return 0.5 * jnp.mean(jnp.sum(jnp.square(grad), axis=tuple(range(1, grad.ndim)))), logits
 
 
 def l1(a, b):
@@ -75,6 +75,14 @@ def hardest_negative_triplet(codes_all, y, positive, margin):
   d_neg = jnp.take_along_axis(dist, negative[:, None], axis=1)[:, 0]
   d_pos = jnp.sqrt(jnp.sum(jnp.square(anchor - positive), -1) + 1e-12)
   return jnp.mean(jnp.maximum(margin + d_pos - d_neg, 0.0)), negative
+
+
+def style_preserving_view(rng, x, noise=0.05):
+  """L_smooth's positive: a view of x with the same style. Images [B, H, W, 3]: `geometric_augment`;
+  vectors [B, D] (datasets/vector.py): x plus small Gaussian noise (no geometry to move)."""
+  if x.ndim == 4:
+    return geometric_augment(rng, x)
+  return x + noise * jax.random.normal(rng, x.shape, x.dtype)
 
 
 def geometric_augment(rng, x, max_shift=0.1):

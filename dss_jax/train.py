@@ -104,7 +104,9 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
 
   train_iterator: optional iterator of numpy batches (tests); by default the config's dataset.
   """
-  from dss_jax import input_pipeline  # TensorFlow is imported only when data is needed.
+  from dss_jax.datasets import registry
+  if registry.get(config).train_iterator is None:
+    from dss_jax import input_pipeline  # TensorFlow is imported only when data is needed.
 
   workdir = os.path.abspath(workdir)
   validate(config)
@@ -129,16 +131,20 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
     writer.write_hparams({k: v for k, v in _flat(config.to_dict()).items() if isinstance(v, (int, float, str, bool))})
   step_fn = make_train_step(config, mesh, nets)
   sample_fn = jax.jit(functools.partial(translate_grid, nets=nets))
+  in_memory = registry.get(config).train_iterator
   if train_iterator is None:
     # Seeded by the start step: a resumed run continues with fresh batches instead of replaying old ones.
-    train_iterator = input_pipeline.create_train_iterator(config, seed=config.seed + start)
-    grid_batch = next(input_pipeline.create_train_iterator(config, seed=config.seed))
+    make = in_memory or (lambda c, seed: input_pipeline.create_train_iterator(c, seed=seed))
+    train_iterator = make(config, config.seed + start)
+    grid_batch = next(make(config, config.seed))
   else:
     grid_batch = next(train_iterator)
   grid_batch = {k: v[:GRID_ROWS] for k, v in grid_batch.items()}
   grid_z = jax.random.normal(jax.random.key(config.seed + 1), (len(grid_batch['y_trg']), nets.z_dim))
 
   def write_grid(step):
+    if len(nets.x_shape) != 3:  # Vector data: nothing to draw.
+      return
     ref, lat = jax.device_get(sample_fn(state.ema, grid_batch['x_src'], grid_batch['x_ref'], grid_batch['y_trg'],
                                         grid_z))
     rows = [[grid_batch['x_src'][i], grid_batch['x_ref'][i], ref[i], lat[i]] for i in range(len(ref))]

@@ -101,7 +101,7 @@ def _flow_nll(ctx, style_params, d_params, batch, k_aug, *, nets, config):  # Th
 
 
 def _smooth(ctx, style_params, d_params, batch, k_aug, *, nets, config):  # METHOD.md's triplet loss.
-  positive = nets.style(style_params['style_encoder'], losses.geometric_augment(k_aug, batch['x_src']),
+  positive = nets.style(style_params['style_encoder'], losses.style_preserving_view(k_aug, batch['x_src']),
                         batch['y_src'])
   loss, _ = losses.hardest_negative_triplet(ctx['codes_src'], batch['y_src'], positive, config.smooth_margin)
   return loss
@@ -140,6 +140,18 @@ def g_loss_latent(trainable, d_params, batch, z1, z2, k_aug, *, nets: Networks, 
 # ------------------------------------------------------------------------------------------ the iteration
 
 
+def domain_spread(codes, y, num_domains):
+  """Mean over the batch's domains of the per-domain std of codes [B, D] (averaged over components): a
+  training scalar that shows a collapsing style distribution while it happens."""
+  one_hot = jax.nn.one_hot(y, num_domains)  # [B, K]
+  count = one_hot.sum(0)  # [K]
+  mean = (one_hot.T @ codes) / jnp.maximum(count, 1)[:, None]
+  var = (one_hot.T @ jnp.square(codes)) / jnp.maximum(count, 1)[:, None] - jnp.square(mean)
+  std = jnp.sqrt(jnp.maximum(var, 0.0)).mean(-1)  # [K]
+  present = count > 1
+  return jnp.sum(jnp.where(present, std, 0.0)) / jnp.maximum(present.sum(), 1)
+
+
 def train_step(state: TrainState, batch, rng, *, config, nets: Networks):
   """One iteration. batch: x_src, x_ref, x_ref2 [B, ...]; y_src, y_trg [B]. rng: the run's base key.
 
@@ -155,6 +167,8 @@ def train_step(state: TrainState, batch, rng, *, config, nets: Networks):
   # 1-2. D steps, latent- then reference-guided fakes.
   s_lat = jax.lax.stop_gradient(nets.map(p['style']['mapping'], z1, y_trg))
   s_ref = jax.lax.stop_gradient(nets.style(p['style']['style_encoder'], batch['x_ref'], y_trg))
+  metrics.update({'style/latent_spread': domain_spread(s_lat, y_trg, nets.num_domains),
+                  'style/reference_spread': domain_spread(s_ref, y_trg, nets.num_domains)})
   d_params, d_opt = p['discriminator'], state.opt_state['discriminator']
   for name, s_fake in (('latent', s_lat), ('ref', s_ref)):
     grads, terms = jax.grad(d_loss, has_aux=True)(d_params, p['generator'], batch, s_fake, s_lat, s_ref, nets=nets,

@@ -10,7 +10,7 @@ pipeline's function that builds its tf.data source (imported only when called). 
 TensorFlow and no TFDS: asking a trained model its domain names, or evaluating on the synthetic
 dataset, never pays for them. The dataset keys of the config (configs/default.py documents them):
 
-  config.dataset            'synthetic' | 'folder' | 'afhq' | 'celeba_hq'
+  config.dataset            'synthetic' | 'folder' | 'afhq' | 'celeba_hq' | 'vector'
   config.afhq_version       'v1' | 'v2' (the TFDS builder config of 'afhq')
   config.synthetic.variant  'style_domains' | 'species'
 
@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from dss_jax.datasets import image_folder, synthetic
+from dss_jax.datasets import image_folder, synthetic, vector
 from dss_jax.errors import DomainCountError
 
 # Domains of each config of the TFDS builder `afhq` (datasets/afhq.py), in label order (sorted folder names).
@@ -52,6 +52,7 @@ class Dataset:
   describe: Callable[..., str]
   source: Callable
   arrays: Callable[..., dict[str, np.ndarray]] | None = None
+  train_iterator: Callable | None = None  # (config, seed) -> numpy training batches, for data made in memory.
 
 
 # ------------------------------------------------------------------------------------------ config keys
@@ -100,6 +101,10 @@ def _synthetic_arrays(config, split):
   return synthetic.load_split(s.n_style, synthetic_variant(config), split, per_domain, config.img_size)
 
 
+def _no_tf_source(config, *args, **kwargs):
+  raise ValueError(f'config.dataset={config.dataset!r} is made in memory: it has no tf.data source.')
+
+
 DATASETS = {
     'synthetic': Dataset(
         'synthetic', lambda c: synthetic.domain_names(c.synthetic.n_style, synthetic_variant(c)),
@@ -110,6 +115,9 @@ DATASETS = {
                       lambda c, names: f'{c.data_dir!r}', source=_pipeline('folder_source')),
     'afhq': Dataset('afhq', lambda c: list(TFDS_DOMAINS[tfds_config_name(c)]),
                     lambda c, names: f'afhq ({", ".join(names)})', source=_pipeline('tfds_source')),
+    'vector': Dataset('vector', lambda c: [f'domain{k}' for k in range(c.num_domains)],
+                      lambda c, names: 'the vector data', source=_no_tf_source,
+                      train_iterator=lambda c, seed: vector.from_config(c).batches(c.batch_size, seed)),
     'celeba_hq': Dataset('celeba_hq', lambda c: list(TFDS_DOMAINS['celeba_hq']),
                          lambda c, names: f'celeba_hq ({", ".join(names)})', source=_pipeline('tfds_source')),
 }

@@ -31,7 +31,7 @@ class Networks:
   """The networks of one configuration (hashable: usable as a static argument of jit).
 
   x_shape: one input without the batch axis ([H, W, 3] for images); style_dim: size of s; z_dim: size
-  of z (style_dim for the flow, a bijection). Parameters are dicts network name -> tree (`init`).
+  of z (style_dim for the flow, a bijection); num_domains: K. Parameters are dicts network name -> tree (`init`).
   """
   generator: nn.Module
   mapping: nn.Module
@@ -41,6 +41,7 @@ class Networks:
   x_shape: tuple[int, ...]
   style_dim: int
   z_dim: int
+  num_domains: int
 
   @property
   def is_flow(self) -> bool:
@@ -116,11 +117,21 @@ def build(config) -> Networks:
   k, dim_in = config.num_domains, _dim_in(config)
   if config.mapping == 'flow':
     f = config.flow
-    mapping = FlowMapping(k, config.style_dim, f.num_layers, f.num_bins, f.range, f.cond_width, f.cond_depth)
+    mapping = FlowMapping(k, config.style_dim, f.num_layers, f.num_bins, f.range, f.cond_width, f.cond_depth,
+                          f.get('affine_init', 0.0))
   elif config.mapping == 'mlp':
     mapping = MappingNetwork(k, config.style_dim, config.mapping_hidden)
   else:
     raise ValueError(f"config.mapping must be 'flow' or 'mlp', not {config.mapping!r}.")
+  if config.dataset == 'vector':  # MLPs for vector data (datasets/vector.py); the same roles and methods.
+    from dss_jax.models import vector
+    v, h = config.vector, config.vector.hidden
+    dim = v.n_style + v.n_content
+    return Networks(generator=vector.VectorGenerator(dim, config.style_dim, h), mapping=mapping,
+                    style_encoder=vector.VectorStyleEncoder(k, config.style_dim, h),
+                    discriminator=vector.VectorDiscriminator(k, h),
+                    style_discriminator=StyleDiscriminator(k, config.style_disc_hidden, config.style_disc_depth),
+                    x_shape=(dim,), style_dim=config.style_dim, z_dim=latent_dim(config), num_domains=k)
   return Networks(
       generator=Generator(config.img_size, config.style_dim, dim_in, config.max_conv_dim, config.w_hpf, dtype),
       mapping=mapping,
@@ -128,6 +139,7 @@ def build(config) -> Networks:
       discriminator=Discriminator(config.img_size, k, dim_in, config.max_conv_dim, dtype),
       style_discriminator=StyleDiscriminator(k, config.style_disc_hidden, config.style_disc_depth),
       x_shape=(config.img_size, config.img_size, 3), style_dim=config.style_dim, z_dim=latent_dim(config),
+      num_domains=k,
   )
 
 

@@ -4,14 +4,15 @@
 rational-quadratic splines (Durkan et al. 2019, `distrax.RationalQuadraticSpline`) followed by a
 per-domain elementwise affine map. Every component s_i depends only on z_i and u (no permutation,
 coupling or dense layer on z), so components independent in z stay independent given u. The
-conditioner's last layer is zero-initialised: the flow starts as the identity. It is a bijection
+conditioner's last layer is zero-initialised: the flow starts as the identity, the same map for
+every domain (`affine_init` > 0 adds a per-domain random shift and log-scale, so that the latent
+codes carry their domain from step 0, as StarGAN v2's randomly initialised heads do). It is a bijection
 with a tractable density, so `inverse` (reference code -> z) and `log_prob` (log p(s | u)) exist.
 
 `MappingNetwork` is StarGAN v2's: 4 shared Linear+ReLU layers, then per domain 3 Linear+ReLU and a
 Linear to style_dim.
 """
 
-import distrax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -28,21 +29,31 @@ class FlowMapping(nn.Module):
   range: float = 4.0
   cond_width: int = 256
   cond_depth: int = 2
+  affine_init: float = 0.0
 
   def setup(self):
     self.cond_hidden = [layers.dense(self.cond_width) for _ in range(self.cond_depth)]
     num_params = self.num_layers * self.style_dim * (3 * self.num_bins + 1) + 2 * self.style_dim
     self.cond_out = nn.Dense(num_params, kernel_init=nn.initializers.zeros, bias_init=nn.initializers.zeros)
+    if self.affine_init > 0:  # Per-domain random shift and log-scale: domain information from step 0.
+      self.domain_affine = self.param('domain_affine', nn.initializers.normal(self.affine_init),
+                                      (self.num_domains, 2 * self.style_dim))
 
   def theta(self, y):
     """theta_u = MLP(one_hot(u)): y [B] -> [B, num_params]."""
-    h = jax.nn.one_hot(y, self.num_domains)
+    one_hot = jax.nn.one_hot(y, self.num_domains)
+    h = one_hot
     for layer in self.cond_hidden:
       h = nn.relu(layer(h))
-    return self.cond_out(h)
+    theta = self.cond_out(h)
+    if self.affine_init > 0:
+      theta = theta.at[:, -2 * self.style_dim:].add(one_hot @ self.domain_affine)
+    return theta
 
-  def bijector(self, y) -> distrax.Bijector:
-    """The component-wise bijection of domain y, with event ndims 1 (log-dets summed over components)."""
+  def bijector(self, y):
+    """The component-wise bijection of domain y (a distrax.Bijector), event ndims 1 (log-dets summed over
+    components). distrax is imported here: through TFP it imports TensorFlow, which only training needs."""
+    import distrax
     theta = self.theta(y)
     d, n = self.style_dim, 3 * self.num_bins + 1
     splines = theta[:, :self.num_layers * d * n].reshape((-1, self.num_layers, d, n))

@@ -1,0 +1,192 @@
+"""Benchmark v2 on vector data: does DSS identify the style components where the theorem says it should?
+
+  python scripts/vector_benchmark.py                                   # every missing run, then the tables
+  python scripts/vector_benchmark.py --settings=main --configs=dss,stargan_v2 --seeds=0,1,2,3,4
+  python scripts/vector_benchmark.py --table_only
+
+Data: configs/vector.py (x = a fixed random invertible nonlinear mixing of 2 content and n = 2 style
+components, style_dim = n). Settings:
+  main           K = 2n+1 domains, loc and scale vary: the theorem's sufficient variation holds
+  few_domains    K = n+1 < 2n+1 domains (negative control: too few domains)
+  location_only  K = 2n+1 domains with equal scales (negative control: the variation condition fails)
+Configurations are config arguments (configs/default.py VARIANTS). Seeds are paired: seed k fixes the data
+(mixing and style distributions) and the initialisation for every configuration. Each run writes
+docs/results/vector/<setting>/<config>_seed<k>.json as it finishes (with the commit it was trained with and
+whether the tree was clean); the tables (docs/results/vector.md) hold mean ± std and paired bootstrap 95 %
+intervals of each configuration's difference from StarGAN v2. Runs from another commit's training code are
+flagged in the table.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+SETTINGS = {'main': dict(variant='full', num_domains=None), 'few_domains': dict(variant='full', num_domains=3),
+            'location_only': dict(variant='location_only', num_domains=None)}
+CONFIGS = ['stargan_v2', 'stargan_v2_smooth', 'stargan_v2_uni', 'flow', 'flow_uni', 'dss', 'dss_uni_both',
+           'dss_flow_nll']
+# (metric, header, higher is better)
+COLUMNS = [('mcc', 'MCC', True), ('latent_mcc', 'latent MCC', True), ('uni_gap', 'uni gap', False),
+           ('style_w1', 'style W1', False), ('latent_spread_min', 'spread min', True),
+           ('ref_spearman_min', 'ref rho min', True), ('content_r2', 'content R2', True)]
+# Files whose change alters what a run computes: a result trained before their last change is stale.
+TRAINING_CODE = ['dss_jax/train_step.py', 'dss_jax/losses.py', 'dss_jax/state.py', 'dss_jax/models',
+                 'dss_jax/datasets/vector.py', 'dss_jax/metrics/vector_eval.py', 'configs/vector.py',
+                 'configs/default.py']
+
+
+def _git(*args):
+  return subprocess.run(['git', *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+
+def training_code_commit():
+  """The last commit that changed the training code (a run from before it is stale)."""
+  return _git('log', '-1', '--format=%H', '--', *TRAINING_CODE)
+
+
+def make_config(config_name, setting, steps):
+  from configs import vector
+  config = vector.get_config(config_name)
+  spec = SETTINGS[setting]
+  config.vector.variant = spec['variant']
+  if spec['num_domains']:
+    config.num_domains = spec['num_domains']
+  config.total_iters = steps
+  config.ds_iter = steps
+  return config
+
+
+def train_seeds(config_name, setting, seeds, steps, out_dir):
+  """Trains one configuration on every seed with one compiled step; writes each run's JSON as it finishes."""
+  import jax
+
+  from dss_jax import models, train
+  from dss_jax.datasets import vector
+  from dss_jax.metrics import vector_eval
+  config = make_config(config_name, setting, steps)
+  nets, mesh = models.build(config), train.create_mesh()
+  step_fn = train.make_train_step(config, mesh, nets)
+  commit, dirty = _git('rev-parse', 'HEAD'), bool(_git('status', '--porcelain', '--', *TRAINING_CODE))
+  for seed in seeds:
+    path = os.path.join(out_dir, setting, f'{config_name}_seed{seed}.json')
+    if os.path.exists(path):
+      continue
+    t0 = time.time()
+    data = vector.make(config.vector.n_style, config.vector.n_content, config.num_domains, config.vector.variant, seed)
+    init_rng, step_rng = jax.random.split(jax.random.key(seed))
+    state = train.create_train_state(config, init_rng, mesh, nets)
+    batches, skipped = data.batches(config.batch_size, seed), 0
+    for _ in range(steps):
+      state, metrics = step_fn(state, train.global_batch(next(batches), mesh), step_rng)
+      skipped += 1 - int(metrics['finite'])  # Host sync each step: seconds per run, and exact NaN counts.
+    train_s = time.time() - t0
+    result = vector_eval.evaluate_vector(nets, jax.device_get(state.ema), data, seed=seed)
+    result.update(configuration=config_name, setting=setting, seed=seed, steps=steps, non_finite_steps=skipped,
+                  train_seconds=train_s, wall_seconds=time.time() - t0, commit=commit, dirty=dirty,
+                  num_domains=config.num_domains, variant=config.vector.variant)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+      json.dump(result, f, indent=1, default=float)
+    print(f'[{time.strftime("%H:%M:%S")}] {setting}/{config_name} seed {seed}: MCC {result["mcc"]:.3f}, latent MCC '
+          f'{result["latent_mcc"]:.3f}, uni gap {result["uni_gap"]:.3f}, {train_s:.0f} s', flush=True)
+
+
+def paired_interval(diffs, n_boot=10_000, seed=0):
+  """Mean of paired differences and its bootstrap 95 % interval."""
+  import numpy as np
+  d = np.asarray(diffs, np.float64)
+  rng = np.random.default_rng(seed)
+  means = d[rng.integers(0, len(d), (n_boot, len(d)))].mean(1)
+  return float(d.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def load(out_dir, setting):
+  runs = {}
+  directory = os.path.join(out_dir, setting)
+  if os.path.isdir(directory):
+    for name in sorted(os.listdir(directory)):
+      with open(os.path.join(directory, name)) as f:
+        r = json.load(f)
+      runs.setdefault(r['configuration'], {})[r['seed']] = r
+  return runs
+
+
+def table(out_dir, setting, baseline='stargan_v2'):
+  import numpy as np
+  runs, fresh = load(out_dir, setting), training_code_commit()
+  lines = [f'### {setting}', '', '| configuration | seeds | ' + ' | '.join(h for _, h, _ in COLUMNS) + ' |',
+           '|---|---|' + '---|' * len(COLUMNS)]
+  for name in [c for c in CONFIGS if c in runs]:
+    rs = list(runs[name].values())
+    stale = any(r['dirty'] or not _is_ancestor(fresh, r['commit']) for r in rs)
+    cells = [f'{np.mean([r[k] for r in rs]):.3f} ± {np.std([r[k] for r in rs]):.3f}' for k, _, _ in COLUMNS]
+    lines.append(f'| {name}{" (stale)" if stale else ""} | {len(rs)} | ' + ' | '.join(cells) + ' |')
+  if baseline in runs:
+    lines += ['', f'Paired differences from {baseline} (mean [95 % bootstrap interval]; **bold**: the interval '
+              'excludes 0 in the better direction):', '',
+              '| configuration | ' + ' | '.join(h for _, h, _ in COLUMNS) + ' |', '|---|' + '---|' * len(COLUMNS)]
+    for name in [c for c in CONFIGS if c in runs and c != baseline]:
+      seeds = sorted(set(runs[name]) & set(runs[baseline]))
+      if len(seeds) < 2:
+        continue
+      cells = []
+      for key, _, higher in COLUMNS:
+        m, lo, hi = paired_interval([runs[name][s][key] - runs[baseline][s][key] for s in seeds])
+        better = lo > 0 if higher else hi < 0
+        cell = f'{m:+.3f} [{lo:+.3f}, {hi:+.3f}]'
+        cells.append(f'**{cell}**' if better else cell)
+      lines.append(f'| {name} ({len(seeds)} seeds) | ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines)
+
+
+def _is_ancestor(training_commit, run_commit):
+  """Whether the run's commit contains the last change of the training code."""
+  if not training_commit or not run_commit:
+    return False
+  return subprocess.run(['git', 'merge-base', '--is-ancestor', training_commit, run_commit], cwd=REPO).returncode == 0
+
+
+def write_tables(out_dir, path):
+  text = ['# Benchmark v2: vector data', '', 'Built by `scripts/vector_benchmark.py` from the JSON files in '
+          f'`{os.path.relpath(out_dir, os.path.dirname(path))}/`. Mean ± std over paired seeds; columns: '
+          'see `dss_jax/metrics/vector_eval.py`. "(stale)": a run trained by code older than the last change '
+          'of the training code, or from a dirty tree.', '']
+  for setting in SETTINGS:
+    if os.path.isdir(os.path.join(out_dir, setting)):
+      text += [table(out_dir, setting), '']
+  with open(path, 'w') as f:
+    f.write('\n'.join(text))
+  print('\n'.join(text))
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--configs', default=','.join(CONFIGS))
+  parser.add_argument('--settings', default=','.join(SETTINGS))
+  parser.add_argument('--seeds', default='0,1,2,3,4')
+  parser.add_argument('--steps', type=int, default=3000)
+  parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'results', 'vector'))
+  parser.add_argument('--table', default=os.path.join(REPO, 'docs', 'results', 'vector.md'))
+  parser.add_argument('--table_only', action='store_true')
+  args = parser.parse_args()
+  if not args.table_only:
+    seeds = [int(s) for s in args.seeds.split(',')]
+    for setting in args.settings.split(','):
+      if setting not in SETTINGS:
+        raise SystemExit(f'Unknown setting {setting!r}; choose from {", ".join(SETTINGS)}.')
+      for name in args.configs.split(','):
+        if name not in CONFIGS:
+          raise SystemExit(f'Unknown configuration {name!r}; choose from {", ".join(CONFIGS)}.')
+        train_seeds(name, setting, seeds, args.steps, args.out)
+        write_tables(args.out, args.table)
+  write_tables(args.out, args.table)
+
+
+if __name__ == '__main__':
+  main()
