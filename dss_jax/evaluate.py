@@ -213,6 +213,16 @@ def _untrained(t: inference.Translator, seed: int) -> inference.Translator:
   return inference.Translator(t.config, params, domains=t.domains, step=0, batch_size=t.batch_size)
 
 
+def _reference_style(read, ref_style, ref_labels):
+  """Within each target domain, Spearman between the style read from G(x, E(r, u)) and r's true style, per
+  factor; averaged over domains (domains with fewer than 5 pairs are skipped)."""
+  import scipy.stats
+  per = [[scipy.stats.spearmanr(read[ref_labels == u, j], ref_style[ref_labels == u, j])[0]
+          for j in range(ref_style.shape[1])] for u in np.unique(ref_labels) if np.sum(ref_labels == u) >= 5]
+  rho = np.nanmean(np.array(per, np.float64), axis=0)
+  return {'spearman': [float(r) for r in rho], 'spearman_min': float(np.min(rho))}
+
+
 def _latent_mcc(t, orc, sources, z, labels):
   """MCC per target domain between the latent codes F(z, u) and the style the oracle reads from G(x, F(z, u))."""
   s = t.style_from_z(z, labels)
@@ -270,6 +280,8 @@ def evaluate_synthetic(config, model, workdir=None, *, seed=0, num_pairs=500, nu
   # Latent-guided outputs read by the oracle.
   orc = oracle.get_oracle(oracle_dir or os.path.join(workdir or '.', 'oracle'), n_style, variant, config.img_size,
                           per_domain=oracle_per_domain, steps=oracle_steps)
+  # Reference-guided outputs should carry the reference's own style, not its domain's average.
+  out['reference_style'] = _reference_style(oracle.oracle_predict(orc, generated)['style'], style[ref], y[ref])
   lsrc = rng.integers(0, len(x), num_latent)
   target = (y[lsrc] + rng.integers(1, config.num_domains, num_latent)) % config.num_domains  # Another domain.
   z = rng.standard_normal((num_latent, t.z_dim)).astype(np.float32)

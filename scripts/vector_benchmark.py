@@ -20,9 +20,10 @@ flagged in the table.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
+
+import provenance
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -31,28 +32,21 @@ SETTINGS = {'main': dict(variant='full', num_domains=None), 'few_domains': dict(
             'location_only': dict(variant='location_only', num_domains=None)}
 CONFIGS = ['stargan_v2', 'stargan_v2_smooth', 'stargan_v2_uni', 'flow', 'flow_uni', 'dss', 'dss_uni_both',
            'dss_flow_nll']
+CHUNK = 100  # Iterations per compiled call (steps must be a multiple).
 # (metric, header, higher is better)
 COLUMNS = [('mcc', 'MCC', True), ('latent_mcc', 'latent MCC', True), ('uni_gap', 'uni gap', False),
            ('style_w1', 'style W1', False), ('latent_spread_min', 'spread min', True),
            ('ref_spearman_min', 'ref rho min', True), ('content_r2', 'content R2', True)]
-# Files whose change alters what a run computes: a result trained before their last change is stale.
-TRAINING_CODE = ['dss_jax/train_step.py', 'dss_jax/losses.py', 'dss_jax/state.py', 'dss_jax/models',
-                 'dss_jax/datasets/vector.py', 'dss_jax/metrics/vector_eval.py', 'configs/vector.py',
-                 'configs/default.py']
-
-
-def _git(*args):
-  return subprocess.run(['git', *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
-
-
-def training_code_commit():
-  """The last commit that changed the training code (a run from before it is stale)."""
-  return _git('log', '-1', '--format=%H', '--', *TRAINING_CODE)
-
-
-def make_config(config_name, setting, steps):
+def make_config(config_name, setting, steps, overrides=()):
   from configs import vector
   config = vector.get_config(config_name)
+  for item in overrides:  # 'key=value' (dotted keys), parsed as the key's current type.
+    key, value = item.split('=', 1)
+    *parents, leaf = key.split('.')
+    node = config
+    for p in parents:
+      node = node[p]
+    node[leaf] = type(node[leaf])(value)
   spec = SETTINGS[setting]
   config.vector.variant = spec['variant']
   if spec['num_domains']:
@@ -62,38 +56,52 @@ def make_config(config_name, setting, steps):
   return config
 
 
-def train_seeds(config_name, setting, seeds, steps, out_dir):
+def train_seeds(config_name, setting, seeds, steps, out_dir, overrides=(), tag=''):
   """Trains one configuration on every seed with one compiled step; writes each run's JSON as it finishes."""
-  import jax
+  import functools
 
-  from dss_jax import models, train
+  import jax
+  import numpy as np
+
+  from dss_jax import models, train_step
+  from dss_jax import state as state_lib
   from dss_jax.datasets import vector
   from dss_jax.metrics import vector_eval
-  config = make_config(config_name, setting, steps)
-  nets, mesh = models.build(config), train.create_mesh()
-  step_fn = train.make_train_step(config, mesh, nets)
-  commit, dirty = _git('rev-parse', 'HEAD'), bool(_git('status', '--porcelain', '--', *TRAINING_CODE))
+  config = make_config(config_name, setting, steps, overrides)
+  label = config_name + (f'+{tag}' if tag else '')
+  nets = models.build(config)
+  step = functools.partial(train_step.train_step, config=config, nets=nets)
+
+  @jax.jit
+  def run_chunk(state, batches, rng):  # CHUNK iterations in one call: the step is tiny, dispatch would dominate.
+    def body(s, batch):
+      s, metrics = step(s, batch, rng)
+      return s, metrics['finite']
+    return jax.lax.scan(body, state, batches)
+
+  stamp = provenance.stamp()
   for seed in seeds:
-    path = os.path.join(out_dir, setting, f'{config_name}_seed{seed}.json')
+    path = os.path.join(out_dir, setting, f'{label}_seed{seed}.json')
     if os.path.exists(path):
       continue
     t0 = time.time()
     data = vector.make(config.vector.n_style, config.vector.n_content, config.num_domains, config.vector.variant, seed)
     init_rng, step_rng = jax.random.split(jax.random.key(seed))
-    state = train.create_train_state(config, init_rng, mesh, nets)
+    state = jax.jit(functools.partial(state_lib.init_state, config, nets))(init_rng)
     batches, skipped = data.batches(config.batch_size, seed), 0
-    for _ in range(steps):
-      state, metrics = step_fn(state, train.global_batch(next(batches), mesh), step_rng)
-      skipped += 1 - int(metrics['finite'])  # Host sync each step: seconds per run, and exact NaN counts.
+    for _ in range(steps // CHUNK):
+      chunk = [next(batches) for _ in range(CHUNK)]
+      state, finite = run_chunk(state, {k: np.stack([b[k] for b in chunk]) for k in chunk[0]}, step_rng)
+      skipped += int(CHUNK - np.sum(finite))
     train_s = time.time() - t0
     result = vector_eval.evaluate_vector(nets, jax.device_get(state.ema), data, seed=seed)
-    result.update(configuration=config_name, setting=setting, seed=seed, steps=steps, non_finite_steps=skipped,
-                  train_seconds=train_s, wall_seconds=time.time() - t0, commit=commit, dirty=dirty,
+    result.update(configuration=label, overrides=list(overrides), setting=setting, seed=seed, steps=steps,
+                  non_finite_steps=skipped, train_seconds=train_s, wall_seconds=time.time() - t0, **stamp,
                   num_domains=config.num_domains, variant=config.vector.variant)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, 'w') as f:
       json.dump(result, f, indent=1, default=float)
-    print(f'[{time.strftime("%H:%M:%S")}] {setting}/{config_name} seed {seed}: MCC {result["mcc"]:.3f}, latent MCC '
+    print(f'[{time.strftime("%H:%M:%S")}] {setting}/{label} seed {seed}: MCC {result["mcc"]:.3f}, latent MCC '
           f'{result["latent_mcc"]:.3f}, uni gap {result["uni_gap"]:.3f}, {train_s:.0f} s', flush=True)
 
 
@@ -119,19 +127,20 @@ def load(out_dir, setting):
 
 def table(out_dir, setting, baseline='stargan_v2'):
   import numpy as np
-  runs, fresh = load(out_dir, setting), training_code_commit()
+  runs = load(out_dir, setting)
   lines = [f'### {setting}', '', '| configuration | seeds | ' + ' | '.join(h for _, h, _ in COLUMNS) + ' |',
            '|---|---|' + '---|' * len(COLUMNS)]
-  for name in [c for c in CONFIGS if c in runs]:
+  names = [c for c in CONFIGS if c in runs] + sorted(c for c in runs if c not in CONFIGS)
+  for name in names:
     rs = list(runs[name].values())
-    stale = any(r['dirty'] or not _is_ancestor(fresh, r['commit']) for r in rs)
+    stale = not all(provenance.is_current(r) for r in rs)
     cells = [f'{np.mean([r[k] for r in rs]):.3f} ± {np.std([r[k] for r in rs]):.3f}' for k, _, _ in COLUMNS]
     lines.append(f'| {name}{" (stale)" if stale else ""} | {len(rs)} | ' + ' | '.join(cells) + ' |')
   if baseline in runs:
     lines += ['', f'Paired differences from {baseline} (mean [95 % bootstrap interval]; **bold**: the interval '
               'excludes 0 in the better direction):', '',
               '| configuration | ' + ' | '.join(h for _, h, _ in COLUMNS) + ' |', '|---|' + '---|' * len(COLUMNS)]
-    for name in [c for c in CONFIGS if c in runs and c != baseline]:
+    for name in [c for c in names if c != baseline]:
       seeds = sorted(set(runs[name]) & set(runs[baseline]))
       if len(seeds) < 2:
         continue
@@ -143,13 +152,6 @@ def table(out_dir, setting, baseline='stargan_v2'):
         cells.append(f'**{cell}**' if better else cell)
       lines.append(f'| {name} ({len(seeds)} seeds) | ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines)
-
-
-def _is_ancestor(training_commit, run_commit):
-  """Whether the run's commit contains the last change of the training code."""
-  if not training_commit or not run_commit:
-    return False
-  return subprocess.run(['git', 'merge-base', '--is-ancestor', training_commit, run_commit], cwd=REPO).returncode == 0
 
 
 def write_tables(out_dir, path):
@@ -174,6 +176,8 @@ def main():
   parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'results', 'vector'))
   parser.add_argument('--table', default=os.path.join(REPO, 'docs', 'results', 'vector.md'))
   parser.add_argument('--table_only', action='store_true')
+  parser.add_argument('--set', action='append', default=[], help='config override key=value (repeatable)')
+  parser.add_argument('--tag', default='', help='name suffix of runs with --set overrides (configuration+tag)')
   args = parser.parse_args()
   if not args.table_only:
     seeds = [int(s) for s in args.seeds.split(',')]
@@ -183,7 +187,9 @@ def main():
       for name in args.configs.split(','):
         if name not in CONFIGS:
           raise SystemExit(f'Unknown configuration {name!r}; choose from {", ".join(CONFIGS)}.')
-        train_seeds(name, setting, seeds, args.steps, args.out)
+        if args.set and not args.tag:
+          raise SystemExit('--set needs a --tag naming the variant.')
+        train_seeds(name, setting, seeds, args.steps, args.out, args.set, args.tag)
         write_tables(args.out, args.table)
   write_tables(args.out, args.table)
 

@@ -1,6 +1,7 @@
 """Vector data with known factors: the identifiability theorem's setting, small enough for many seeds.
 
-x = mix([c, s]) where c ~ N(0, I) (content, the same in every domain) and, given the domain u, the
+x = mix([c, s]) where c ~ U(-sqrt 3, sqrt 3)^m (content, unit variance, the same in every domain; not
+Gaussian, so no rotation mixes content components into one another or into style) and, given u, the
 style components are independent Gaussians s_i | u ~ N(loc[u, i], scale[u, i]^2). `mix` is a fixed
 random invertible nonlinear map (`MIX_LAYERS` layers of a well-conditioned square matrix, a bias and
 a leaky ReLU), so `unmix` reads the true factors of any vector exactly: an oracle with no error.
@@ -75,7 +76,7 @@ class VectorData:
 
   def sample(self, rng, n: int, labels=None) -> dict:
     labels = rng.integers(0, self.num_domains, n) if labels is None else np.asarray(labels)
-    content = rng.standard_normal((len(labels), self.n_content))
+    content = rng.uniform(-np.sqrt(3), np.sqrt(3), (len(labels), self.n_content))
     style = self.sample_style(rng, labels)
     return {'x': self.mix(content, style), 'label': labels.astype(np.int32), 'content': content, 'style': style}
 

@@ -224,7 +224,8 @@ def latent_guided_quality(readings, target_labels, source_content, true_style, t
   of real images (p(s | u) samples). Returns dict(domain_accuracy, shape_accuracy,
   content_corr {x, y, size}: Pearson r of source vs read content, rotation_agreement: mean
   cos(2 pi (read - source rotation)) over shapes whose rotation shows (1 = kept, 0 = random),
-  style_wasserstein {u: per-factor [n]} and style_wasserstein_mean).
+  style_wasserstein {u: per-factor [n]} and style_wasserstein_mean, style_spread_ratio [n]: per-domain std of
+  the read style over the real per-domain std, and its minimum over factors).
   """
   from dss_jax.metrics import identifiability
 
@@ -238,7 +239,12 @@ def latent_guided_quality(readings, target_labels, source_content, true_style, t
   wd = {int(u): identifiability.style_wasserstein(readings['style'][target_labels == u],
                                                   true_style[true_labels == u])['per_factor']
         for u in np.unique(target_labels)}
+  # Within-domain spread of the outputs' style over the real images' spread, per factor (1 = as varied as the
+  # data; a latent path that ignores z gives ~0).
+  spread = np.mean([readings['style'][target_labels == u].std(0) / np.maximum(true_style[true_labels == u].std(0), 1e-9)
+                    for u in np.unique(target_labels)], axis=0)
   return {'domain_accuracy': float(np.mean(readings['domain'] == target_labels)),
+          'style_spread_ratio': [float(v) for v in spread], 'style_spread_ratio_min': float(spread.min()),
           'shape_accuracy': float(np.mean(readings['shape'] == src[:, 0].round())),
           'content_corr': {'x': float(corr[0]), 'y': float(corr[1]), 'size': float(corr[2])},
           'rotation_agreement': rot, 'style_wasserstein': wd,

@@ -156,6 +156,12 @@ def evaluation_table(metrics: dict) -> str:
         ' / '.join(_f(q['content_corr'][k]) for k in ('x', 'y', 'size')), '1 = content kept')
     row('latent-guided rotation agreement', _f(q['rotation_agreement']), '1 = kept, 0 = random')
     row('latent-guided style Wasserstein (mean)', _f(q['style_wasserstein_mean']), '0 = true p(s | u)')
+    if 'style_spread_ratio' in q:
+      row('latent-guided style spread over the real spread, per factor',
+          ' / '.join(_f(v) for v in q['style_spread_ratio']), '1 = as varied as the data; target >= 0.7')
+    if 'reference_style' in metrics:
+      row('reference-guided: Spearman of the output style with the reference style, per factor',
+          ' / '.join(_f(v) for v in metrics['reference_style']['spearman']), 'within a domain; target >= 0.8')
     u = metrics['unification']
     row('unification gap: Fréchet (mean)', _f(u['frechet_mean']), '0 = same mean and covariance')
     if 'frechet_relative_mean' in u:
