@@ -118,7 +118,7 @@ def mismatch(saved_config, config) -> list[str] | None:
   whose values differ and change the state's shapes (each tested alone), e.g. ['style_dim']."""
   if _shapes(saved_config) == _shapes(config):
     return None
-  saved, current = _flat(saved_config.to_dict()), _flat(config.to_dict())
+  saved, current = flat_config(saved_config), flat_config(config)
   culprits = []
   for key in sorted(set(saved) | set(current)):
     if saved.get(key) == current.get(key) or key not in current:
@@ -134,14 +134,14 @@ def mismatch(saved_config, config) -> list[str] | None:
   return culprits or sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
 
 
-def _flat(d, prefix=''):
-  out = {}
-  for k, v in d.items():
-    if isinstance(v, dict):
-      out.update(_flat(v, f'{prefix}{k}.'))
-    else:
-      out[f'{prefix}{k}'] = v
-  return out
+def flat_config(config) -> dict:
+  """A config as {'dotted.key': value} (what hparams and the compatibility message name)."""
+  def flat(d, prefix):
+    out = {}
+    for k, v in d.items():
+      out.update(flat(v, f'{prefix}{k}.') if isinstance(v, dict) else {f'{prefix}{k}': v})
+    return out
+  return flat(config.to_dict(), '')
 
 
 def _set(config, dotted, value):

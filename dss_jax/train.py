@@ -20,6 +20,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from dss_jax import checkpoint, images, models
+from dss_jax import state as state_lib
 from dss_jax.state import TrainState, init_state
 from dss_jax.train_step import train_step, validate
 
@@ -89,16 +90,6 @@ def _mean_scalars(history):
   return {k: float(np.mean([np.asarray(m[k]) for m in history])) for k in keys}
 
 
-def _flat(d, prefix=''):
-  out = {}
-  for k, v in d.items():
-    if isinstance(v, dict):
-      out.update(_flat(v, f'{prefix}{k}.'))
-    else:
-      out[f'{prefix}{k}'] = v
-  return out
-
-
 def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainState:
   """Trains DSS (or the StarGAN v2 baseline) for config.total_iters iterations; returns the final state.
 
@@ -128,7 +119,8 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
 
   writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
   if start == 0:
-    writer.write_hparams({k: v for k, v in _flat(config.to_dict()).items() if isinstance(v, (int, float, str, bool))})
+    hparams = state_lib.flat_config(config)
+    writer.write_hparams({k: v for k, v in hparams.items() if isinstance(v, (int, float, str, bool))})
   step_fn = make_train_step(config, mesh, nets)
   sample_fn = jax.jit(functools.partial(translate_grid, nets=nets))
   in_memory = registry.get(config).train_iterator
