@@ -216,8 +216,11 @@ class Translator:
 
   def _images(self, images, what='images') -> np.ndarray:
     x = np.asarray(images, np.float32)
-    if x.ndim == 3:
+    shape = tuple(self.nets.x_shape)
+    if x.ndim == len(shape):
       x = x[None]
+    if len(shape) != 3 and x.shape[1:] != shape:  # Vector data.
+      raise ValueError(f'{what} must be [B, {", ".join(map(str, shape))}]; got {np.shape(images)}.')
     size = self.config.img_size
     if x.ndim != 4 or x.shape[1:] != (size, size, 3):
       raise ValueError(f'{what} must be [B, {size}, {size}, 3] (or one [{size}, {size}, 3]) in [-1, 1]; got '
@@ -331,6 +334,89 @@ class Translator:
     else:
       raise ValueError(f"space must be 'style' or 'z', not {space!r}.")
     return out[:, 0] if np.ndim(start) == 1 and np.ndim(end) == 1 else out
+
+  # ------------------------------------------------------------------ editing one style component
+
+  def _base_style(self, domain, n, reference=None, z=None, style=None, seed=0):
+    """The style a traversal starts from: [n, style_dim] codes and their domains [n]."""
+    given = [name for name, v in (('z', z), ('reference', reference), ('style', style)) if v is not None]
+    if len(given) > 1:
+      raise ValueError(f'Give at most one of z, reference and style (got {", ".join(given)}).')
+    if reference is not None:
+      ref = self._images(reference, 'reference images')
+      y = self._labels(domain, len(ref))
+      return self.encode_style(ref, y), y
+    if style is not None:
+      s = np.atleast_2d(np.asarray(style, np.float32))
+      y = self._labels(domain, len(s))
+      return self._codes(s, len(s), self.style_dim, 'style codes'), y
+    if z is not None:
+      zz = np.atleast_2d(np.asarray(z, np.float32))
+      y = self._labels(domain, len(zz))
+      return self.style_from_z(self._codes(zz, len(zz), self.z_dim, 'z'), y), y
+    y = self._labels(domain, n)  # The domain's mean style: z = 0 for the flow, s_avg for the MLP.
+    if self.is_flow:
+      return self.style_from_z(np.zeros((n, self.z_dim), np.float32), y), y
+    return np.stack([self.mean_style(k) for k in y]), y
+
+  def _component_stats(self, domain):
+    """(mean, std) of each style component over F(z, u) (10,000 seeded z): the units of a code-space edit."""
+    s = self.style_from_z(self.sample_z(S_AVG_SAMPLES, seed=12345), self.domain_index(domain))
+    return s.mean(0), s.std(0)
+
+  def traverse_styles(self, domain, component: int, values, *, reference=None, z=None, style=None, n: int = 1,
+                      space: str | None = None) -> np.ndarray:
+    """Style codes in which one component takes each of `values`: [len(values), B, style_dim].
+
+    The starting style is a reference's (images), a z's, a given code, or by default the domain's mean
+    (n copies). values are in standard deviations of the component's distribution, from its mean.
+    space 'z' (DSS, the default with the flow): the start's Gaussian coordinate z = F^-1(s; u) gets
+    z_component = value and F maps it back; the flow is component-wise, so every other component of the
+    code stays exactly as it was. space 'style' (StarGAN v2, which has no inverse; the default for the MLP):
+    the code itself gets s_component = mean + value * std (over F(z, u)); the other code components stay,
+    but nothing ties a code component to one factor of the image.
+    """
+    space = space or ('z' if self.is_flow else 'style')
+    if space not in ('z', 'style'):
+      raise ValueError(f"space must be 'z' or 'style', not {space!r}.")
+    if space == 'z' and not self.is_flow:
+      raise FlowRequiredError(
+          "A z-space edit needs DSS's invertible flow mapping, but this model uses StarGAN v2's MLP, which has no "
+          "inverse: use space='style' to edit the style code directly.")
+    if not 0 <= int(component) < self.style_dim:
+      raise ValueError(f'component {component} is out of range: the style code has {self.style_dim} components '
+                       f'(0..{self.style_dim - 1}).')
+    values = np.asarray(values, np.float32).reshape(-1)
+    s, y = self._base_style(domain, n, reference=reference, z=z, style=style)
+    if space == 'z':
+      base = self.style_to_z(s, y)
+      zs = np.repeat(base[None], len(values), axis=0)
+      zs[:, :, component] = values[:, None]
+      return self.style_from_z(zs.reshape(-1, self.z_dim), np.tile(y, len(values))).reshape(len(values), len(y), -1)
+    mean, std = self._component_stats(y[0])
+    out = np.repeat(s[None], len(values), axis=0)
+    out[:, :, component] = mean[component] + values[:, None] * std[component]
+    return out
+
+  def traverse(self, images, domain, component: int, values, **base) -> np.ndarray:
+    """G(x, s) with one style component varied (`traverse_styles`): images [B, ...] -> [len(values), B, ...].
+
+    base: reference= (one or one per image), z=, style= or nothing (the domain's mean), and space=.
+    """
+    x = self._images(images)
+    for key in ('reference', 'z', 'style'):
+      v = base.get(key)
+      if v is not None and len(np.atleast_2d(v) if key != 'reference' else self._images(v)) == 1 and len(x) > 1:
+        base[key] = np.repeat(self._images(v) if key == 'reference' else np.atleast_2d(v), len(x), axis=0)
+    styles = self.traverse_styles(domain, component, values, n=len(x), **base)
+    out = self.generate(np.tile(x, (len(styles),) + (1,) * (x.ndim - 1)), styles.reshape(-1, self.style_dim))
+    return out.reshape((len(styles),) + x.shape)
+
+  def component_effects(self, images, domain, delta: float = 1.0, **base) -> np.ndarray:
+    """How much each style component changes the output: mean |G(x, s[c = +delta]) - G(x, s[c = -delta])| per
+    component c (in output units), [style_dim]. Sort by it to find the components that matter."""
+    return np.array([np.abs(np.diff(self.traverse(images, domain, c, [-delta, delta], **base), axis=0)).mean()
+                     for c in range(self.style_dim)])
 
   # ------------------------------------------------------------------ translation
 
