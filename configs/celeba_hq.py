@@ -4,8 +4,9 @@
   python -m dss_jax.main --config=configs/celeba_hq.py:stargan_v2 --workdir=runs/celeba_sg2
 
 w_hpf > 0 adds a generator stage and removes the decoder shortcuts. The high-pass skip path needs
-facial landmark masks from StarGAN v2's pretrained FAN, which dss_jax does not ship: without masks
-the path is skipped (the maintainers say CelebA-HQ "still works" without it).
+facial landmark masks from StarGAN v2's pretrained FAN: convert the official wing.ckpt once and pass
+--config.fan_path=checkpoints/fan.npz (docs/import.md, "FAN and face alignment"); without it the path
+is skipped (the maintainers say CelebA-HQ "still works" without it).
 """
 
 from configs import default

@@ -9,11 +9,13 @@ methods only, so they do not care whether the networks are convolutional or MLPs
 """
 
 import dataclasses
+from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from dss_jax.models import fan as fan_lib
 from dss_jax.models.discriminators import Discriminator, StyleDiscriminator
 from dss_jax.models.encoders import StyleEncoder
 from dss_jax.models.generator import Generator
@@ -42,6 +44,9 @@ class Networks:
   style_dim: int
   z_dim: int
   num_domains: int
+  # w_hpf > 0 with config.fan_path: the frozen FAN's landmark masks of G's input (fan.LandmarkMasks), used by
+  # generate / encode_content + decode as StarGAN v2's solver does; None: the generator runs without masks.
+  fan: Any = None
 
   @property
   def is_flow(self) -> bool:
@@ -65,14 +70,20 @@ class Networks:
 
   # ---------------------------------------------------------------- generator G(x, s) = decode(E_c(x), s)
   def generate(self, p, x, s):
-    """G(x, s): x [B, *x_shape], s [B, style_dim] -> [B, *x_shape]."""
+    """G(x, s): x [B, *x_shape], s [B, style_dim] -> [B, *x_shape] (with the FAN's masks of x, if any)."""
+    if self.fan is not None:
+      return self.generator.apply({'params': p}, x, s, self.fan(x))
     return self.generator.apply({'params': p}, x, s)
 
   def encode_content(self, p, x):
-    """E_c(x) -> (content, cache for `decode`)."""
-    return self.generator.apply({'params': p}, x, method='encode')
+    """E_c(x) -> (content, cache for `decode`; with a FAN, the cache also holds x's masks)."""
+    content, cache = self.generator.apply({'params': p}, x, method='encode')
+    return content, (cache if self.fan is None else (cache, self.fan(x)))
 
   def decode(self, p, content, s, cache):
+    if self.fan is not None:
+      cache, masks = cache
+      return self.generator.apply({'params': p}, content, s, cache, masks, method='decode')
     return self.generator.apply({'params': p}, content, s, cache, method='decode')
 
   # ---------------------------------------------------------------- style codes
@@ -139,7 +150,7 @@ def build(config) -> Networks:
       discriminator=Discriminator(config.img_size, k, dim_in, config.max_conv_dim, dtype),
       style_discriminator=StyleDiscriminator(k, config.style_disc_hidden, config.style_disc_depth),
       x_shape=(config.img_size, config.img_size, 3), style_dim=config.style_dim, z_dim=latent_dim(config),
-      num_domains=k,
+      num_domains=k, fan=fan_lib.from_config(config),
   )
 
 

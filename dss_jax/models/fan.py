@@ -54,6 +54,10 @@ class FanWeightsNotFoundError(FileNotFoundError):
   """The converted FAN weights (config.fan_path) are missing; the message says how to make them."""
 
 
+class FanWeightsError(ValueError):
+  """config.fan_path is not a converted FAN weights file (e.g. the PyTorch wing.ckpt itself)."""
+
+
 # ------------------------------------------------------------------------------------------ the network
 
 
@@ -298,15 +302,15 @@ def save_variables(variables, path):
 
 
 def check_variables(flat, source):
-  """flat {'params/conv1/conv/kernel': array, ...} -> variables, or a ValueError naming what does not fit."""
+  """flat {'params/conv1/conv/kernel': array, ...} -> variables, or a FanWeightsError naming what does not fit."""
   expected = traverse_util.flatten_dict(abstract_variables(), sep='/')
   missing, extra = sorted(set(expected) - set(flat)), sorted(set(flat) - set(expected))
   if missing or extra:
-    raise ValueError(f'{source} is not a dss_jax FAN weights file: missing {missing[:4]}, unexpected {extra[:4]}. '
+    raise FanWeightsError(f'{source} is not a dss_jax FAN weights file: missing {missing[:4]}, unexpected {extra[:4]}. '
                      + HOW_TO_GET)
   for k, leaf in expected.items():
     if tuple(np.shape(flat[k])) != tuple(leaf.shape):
-      raise ValueError(f'{source}: {k} has shape {np.shape(flat[k])}, the FAN needs {tuple(leaf.shape)}.')
+      raise FanWeightsError(f'{source}: {k} has shape {np.shape(flat[k])}, the FAN needs {tuple(leaf.shape)}.')
   return traverse_util.unflatten_dict({k: np.asarray(flat[k], np.float32) for k in expected}, sep='/')
 
 
@@ -317,7 +321,7 @@ def load_variables(path):
     where = f'there is no file {path!r}' if path else 'no path is set'
     raise FanWeightsNotFoundError(f'The FAN landmark network needs its weights, but {where}. ' + HOW_TO_GET)
   if path.endswith(('.ckpt', '.pth', '.pt')):
-    raise ValueError(f'{path} is a PyTorch file; convert it first: python -m dss_jax.tools.import_fan '
+    raise FanWeightsError(f'{path} is a PyTorch file; convert it first: python -m dss_jax.tools.import_fan '
                      f'--ckpt={path} --out=checkpoints/fan.npz, and set config.fan_path to the .npz.')
   with np.load(path) as data:
     return check_variables(dict(data), path)

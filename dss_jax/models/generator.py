@@ -7,8 +7,9 @@ x: [B, H, W, 3] in [-1, 1], s: [B, style_dim]; output unbounded (no tanh, as the
 w_hpf > 0 (the CelebA-HQ variant) adds one stage, removes the decoder shortcuts and enables the
 high-pass skip path: encoder features at 32, 64 and 128 px are multiplied by landmark masks
 (`masks = (coarse, fine)`, each [B, H, W, 1] in [0, 1]), high-pass filtered and added to the
-decoder. The masks come from StarGAN v2's pretrained FAN landmark network, which dss_jax does not
-ship: when `masks` is None the path is skipped, and the generator is the plain encoder-decoder.
+decoder. The masks come from StarGAN v2's pretrained FAN landmark network (models/fan.py; `Networks`
+computes them from G's input when config.fan_path is set): when `masks` is None the path is skipped,
+and the generator is the plain encoder-decoder.
 """
 
 import math
