@@ -219,8 +219,10 @@ class Translator:
     shape = tuple(self.nets.x_shape)
     if x.ndim == len(shape):
       x = x[None]
-    if len(shape) != 3 and x.shape[1:] != shape:  # Vector data.
-      raise ValueError(f'{what} must be [B, {", ".join(map(str, shape))}]; got {np.shape(images)}.')
+    if len(shape) != 3:  # Vector data.
+      if x.shape[1:] != shape:
+        raise ValueError(f'{what} must be [B, {", ".join(map(str, shape))}]; got {np.shape(images)}.')
+      return x
     size = self.config.img_size
     if x.ndim != 4 or x.shape[1:] != (size, size, 3):
       raise ValueError(f'{what} must be [B, {size}, {size}, 3] (or one [{size}, {size}, 3]) in [-1, 1]; got '

@@ -36,7 +36,8 @@ CHUNK = 100  # Iterations per compiled call (steps must be a multiple).
 # (metric, header, higher is better)
 COLUMNS = [('mcc', 'MCC', True), ('latent_mcc', 'latent MCC', True), ('uni_gap', 'uni gap', False),
            ('style_w1', 'style W1', False), ('latent_spread_min', 'spread min', True),
-           ('ref_spearman_min', 'ref rho min', True), ('content_r2', 'content R2', True)]
+           ('ref_spearman_min', 'ref rho min', True), ('content_r2', 'content R2', True),
+           ('edit_purity', 'edit purity', True)]
 def make_config(config_name, setting, steps, overrides=()):
   from configs import vector
   config = vector.get_config(config_name)
@@ -94,7 +95,7 @@ def train_seeds(config_name, setting, seeds, steps, out_dir, overrides=(), tag='
       state, finite = run_chunk(state, {k: np.stack([b[k] for b in chunk]) for k in chunk[0]}, step_rng)
       skipped += int(CHUNK - np.sum(finite))
     train_s = time.time() - t0
-    result = vector_eval.evaluate_vector(nets, jax.device_get(state.ema), data, seed=seed)
+    result = vector_eval.evaluate_vector(nets, jax.device_get(state.ema), data, config=config, seed=seed)
     result.update(configuration=label, overrides=list(overrides), setting=setting, seed=seed, steps=steps,
                   non_finite_steps=skipped, train_seconds=train_s, wall_seconds=time.time() - t0, **stamp,
                   num_domains=config.num_domains, variant=config.vector.variant)

@@ -10,6 +10,10 @@ All figures are per target domain, then averaged; style figures also per factor:
                  factor, in units of the true per-domain spread
   latent_spread  std over z of the style of G(x, F(z, u)) / the true per-domain std, per factor
   ref_spearman   within a domain, Spearman between the style of G(x, E(r, u)) and r's true style
+  edit_purity    moving one code component by +-1 std (DSS: its z through the flow; StarGAN v2: the code,
+                 which has no inverse) from a reference's style: the largest true-factor change over the sum
+                 of all (in units of the per-domain spread; 1 = one factor moves alone, 1/n = spread evenly)
+  edit_content   the content change of the same edits, over the style change (0 = content untouched)
   content_r2     held-out R^2 of a linear regression from the output's content to the source's content
                  (translation quality; content is isotropic, so it is kept up to a rotation at best)
 """
@@ -35,8 +39,26 @@ def _linear_r2(inputs, targets):
   return 1.0 - float(np.sum(resid**2) / np.sum((targets[n:] - targets[n:].mean(0))**2))
 
 
-def evaluate_vector(nets, ema, data, *, num_per_domain=400, seed=0) -> dict:
-  """nets: models.Networks of a vector config; ema: {'generator', 'style'} parameters; data: VectorData."""
+def edit_purity(config, ema, data, *, num_per_domain=100, seed=0) -> dict:
+  """`edit_purity` and `edit_content` (module docstring), averaged over domains, components and sources."""
+  from dss_jax import inference
+  t = inference.Translator(config, ema, domains=[str(k) for k in range(data.num_domains)])
+  rng = np.random.default_rng(2000 + seed)
+  purity, drift = [], []
+  for u in range(data.num_domains):
+    ref, src = data.sample(rng, num_per_domain, np.full(num_per_domain, u)), data.sample(rng, num_per_domain)
+    for c in range(t.style_dim):
+      out = t.traverse(src['x'], u, c, [-1.0, 1.0], reference=ref['x'])
+      (c0, s0), (c1, s1) = data.unmix(out[0]), data.unmix(out[1])
+      ds = np.abs(s1 - s0) / data.scale[u]
+      purity.append(ds.max(-1) / np.maximum(ds.sum(-1), 1e-12))
+      drift.append(np.abs(c1 - c0).sum(-1) / np.maximum(ds.sum(-1), 1e-12))
+  return {'edit_purity': float(np.mean(purity)), 'edit_content': float(np.median(np.concatenate(drift)))}
+
+
+def evaluate_vector(nets, ema, data, *, config=None, num_per_domain=400, seed=0) -> dict:
+  """nets: models.Networks of a vector config; ema: {'generator', 'style'} parameters; data: VectorData;
+  config: the run's config (for the edit metrics; skipped when None)."""
   gen, style = jax.jit(nets.generate), jax.jit(nets.style)
   fmap = jax.jit(nets.map)
   rng = np.random.default_rng(1000 + seed)
@@ -82,4 +104,6 @@ def evaluate_vector(nets, ema, data, *, num_per_domain=400, seed=0) -> dict:
                                              for j in range(data.n_style)]), labels)
   out['ref_spearman_factor'], out['ref_spearman_min'] = rho.tolist(), float(rho.min())
   out['content_r2'] = float(np.mean([_linear_r2(c, src['content']) for c in (c_lat, c_ref)]))
+  if config is not None:
+    out.update(edit_purity(config, ema, data, seed=seed))
   return out
