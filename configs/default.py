@@ -40,12 +40,15 @@ def get_config():
   config.synthetic.variant = 'style_domains'  # 'style_domains' (domains differ in style only) | 'species' (and shape).
   config.synthetic.train_per_domain = 2_000  # Training images per domain.
   config.synthetic.test_per_domain = 200  # Test images per domain.
+  config.synthetic.oracle_per_domain = 2_000  # Eval: training images per domain of the oracle that reads outputs.
+  config.synthetic.oracle_steps = 1_500  # Eval: the oracle's training steps (trained once, cached in <workdir>/oracle).
 
   # ---------------------------------------------------------------- model
   config.dim_in = -1  # Width of the first conv; -1 = 2**14 // img_size, as StarGAN v2.
   config.max_conv_dim = 512  # Channel cap of G, E and D.
   config.style_dim = 64  # Size of the style code s (and of the flow's z).
   config.w_hpf = 0.0  # > 0: CelebA-HQ variant (extra stage, no decoder shortcuts, high-pass mask path).
+  config.fan_path = ''  # w_hpf > 0: FAN weights (.npz, dss_jax/tools/import_fan.py) for the mask path; '' = no masks.
   config.mapping = 'flow'  # 'flow' (DSS spline flow) | 'mlp' (StarGAN v2 mapping network).
   config.latent_dim = 16  # z size of the 'mlp' mapping; the flow's z has style_dim components.
   config.mapping_hidden = 512  # Hidden width of the 'mlp' mapping network.
@@ -122,6 +125,12 @@ def method_dss(config):
   return config
 
 
+def _set_flow(config, **changes):
+  for key, value in changes.items():
+    config.flow[key] = value
+  return config
+
+
 def _with(base, **changes):
   def apply(config):
     base(config)
@@ -144,6 +153,9 @@ VARIANTS = {
     'dss_uni_both': _with(method_dss, uni_target='both'),  # L_uni moves the flow too (the seed read literally).
     'dss_flow_nll': _with(method_dss, lambda_flow_nll=1.0),  # The flow fits E(x, u) by maximum likelihood.
     'dss_sty_z': _with(method_dss, sty_space='z'),  # L_sty in the flow's base space.
+    # The flow starts with a random per-domain shift / log-scale (flow.affine_init), so its codes carry the
+    # domain from step 0 as StarGAN v2's random heads do (METHOD.md's zero init gives every domain s = z).
+    'dss_anchored': lambda c: _with(method_dss)(c) and _set_flow(c, affine_init=1.0),
 }
 
 
