@@ -295,7 +295,8 @@ def test_demo_notebook_runs_top_to_bottom(tmp_path):
   assert 'TINY' in with_parameters(nb, 'TINY = True').source
   outputs = execute(nb, tmp_path)
   assert 'Trained to step 4' in outputs, outputs[-2000:]
-  assert len(displayed(nb, 'image/png')) >= 7, 'expected every picture cell to display.'
+  assert 'components by effect:' in outputs, 'the style-editing cell did not run'
+  assert len(displayed(nb, 'image/png')) >= 8, 'expected every picture cell to display.'
   tables = displayed(nb, 'text/markdown')
   assert tables and '| MCC (mean over domains' in tables[-1], tables
   assert (tmp_path / 'runs' / 'dss_demo_tiny' / 'config.json').exists()
