@@ -25,7 +25,6 @@ is set: a hashable callable that computes masks with the frozen weights (jit con
 """
 
 import dataclasses
-import functools
 import os
 
 import flax.linen as nn
@@ -314,7 +313,6 @@ def check_variables(flat, source):
   return traverse_util.unflatten_dict({k: np.asarray(flat[k], np.float32) for k in expected}, sep='/')
 
 
-@functools.lru_cache(maxsize=4)
 def load_variables(path):
   """The converted FAN weights at `path` (written by dss_jax.tools.import_fan) -> variables (numpy)."""
   if not path or not os.path.isfile(path):
