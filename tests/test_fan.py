@@ -337,3 +337,40 @@ def test_missing_weights_say_how_to_get_them(tmp_path, fan_pair):
   assert fan_lib.from_config(config) is None
   config.w_hpf = 1.0
   assert fan_lib.from_config(config) == fan_lib.LandmarkMasks(os.path.abspath(fan_pair[2]))
+
+
+def test_tiny_w_hpf_run_with_fan_trains_checkpoints_and_samples(fan_pair, tmp_path):
+  """config.fan_path with w_hpf 1: training computes masks from the sources (and the cycle's fakes) with the
+  frozen FAN, which is in no optimizer and no checkpoint; the checkpoint samples through --mode=sample's code
+  path, and Translator's outputs are the generator's fed our FAN's masks."""
+  from conftest import tiny_config
+  from PIL import Image
+  from test_golden import _batches
+
+  from dss_jax import inference, sample, train
+  _, variables, npz = fan_pair
+  config = tiny_config('stargan_v2')
+  config.w_hpf, config.fan_path = 1.0, npz
+  config.batch_size, config.total_iters, config.checkpoint_every, config.sample_every = 2, 2, 2, 2
+  config.eval_every = 0
+  workdir = str(tmp_path / 'run')
+  state = train.train_and_evaluate(config, workdir, train_iterator=_batches(config))
+  assert int(state.step) == 2
+  assert set(state.params) == set(state.opt_state) == {'generator', 'style', 'discriminator'}  # No FAN tree.
+  assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree_util.tree_leaves(state.params))
+
+  translator = inference.Translator.from_workdir(workdir)  # The run's saved config names the FAN.
+  assert translator.nets.fan is not None
+  image = tmp_path / 'face.png'
+  Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40, 3), np.uint8)).save(image)
+  result = sample.run(config, workdir, out_dir=str(tmp_path / 'out'), image=str(image), target='domain1', num=2,
+                      psis=[1.0], translator=translator)
+  assert os.path.getsize(result['translations'][0]) > 0
+
+  x = np.random.default_rng(1).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
+  s = np.random.default_rng(2).standard_normal((2, config.style_dim)).astype(np.float32)
+  apply = jax.jit(translator.nets.generator.apply)
+  g = {'params': translator.params['generator']}
+  want, plain = apply(g, x, s, jax.jit(fan_lib.masks)(variables, x)), apply(g, x, s)
+  np.testing.assert_allclose(translator.generate(x, s), np.asarray(want), **TOL)
+  assert np.abs(np.asarray(want) - np.asarray(plain)).max() > 1e-4
