@@ -339,18 +339,13 @@ class LandmarkMasks:
     return jax.lax.stop_gradient(masks(load_variables(self.path), jax.lax.stop_gradient(x)))
 
 
-_warned = set()
-
-
 def from_config(config):
   """`LandmarkMasks` when config.w_hpf > 0 and config.fan_path is set; else None (the message says what is lost)."""
   if config.get('w_hpf', 0.0) <= 0:
     return None
   path = config.get('fan_path', '')
   if not path:
-    if 'no_fan' not in _warned:
-      _warned.add('no_fan')
-      logging.warning(NO_FAN)
+    logging.log_first_n(logging.WARNING, NO_FAN, 1)  # build() runs several times per run; say it once.
     return None
   path = os.path.abspath(os.path.expanduser(path))
   if not os.path.isfile(path):
