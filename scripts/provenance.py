@@ -1,33 +1,49 @@
-"""Which code a benchmark result was trained with, and whether it is still the current training code.
+"""Which code a benchmark result was trained with, and whether that is still the current code.
 
-Each run's JSON records `commit` (HEAD when it trained) and `dirty` (uncommitted changes in the training
-code then). A result is stale when it was trained from a dirty tree or before the last commit that changed
-the training code: the tables flag such rows instead of mixing them with current ones.
+Each run's JSON records `commit` (HEAD when it trained) and `dirty` (whether the files that decide its
+numbers had uncommitted changes then). A result is current when it was trained from a clean tree and those
+files are the same at its commit as at HEAD; otherwise the tables flag it as stale instead of mixing it
+with current rows. Each benchmark names its files: a change of the console output in the image training
+loop does not make a vector-data result stale, a change of the step does.
 """
 
+import hashlib
 import os
 import subprocess
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# What a change of alters what a run computes.
-TRAINING_CODE = ['dss_jax/train_step.py', 'dss_jax/losses.py', 'dss_jax/state.py', 'dss_jax/models',
-                 'dss_jax/datasets/vector.py', 'dss_jax/datasets/synthetic.py', 'dss_jax/input_pipeline.py',
-                 'dss_jax/train.py', 'configs']
+# The code every benchmark's numbers depend on.
+COMMON = ['dss_jax/train_step.py', 'dss_jax/losses.py', 'dss_jax/state.py', 'dss_jax/models/__init__.py',
+          'dss_jax/models/mapping.py', 'dss_jax/models/layers.py', 'dss_jax/models/discriminators.py',
+          'dss_jax/inference.py', 'dss_jax/metrics/identifiability.py', 'configs/default.py']
+VECTOR = COMMON + ['dss_jax/models/vector.py', 'dss_jax/datasets/vector.py', 'dss_jax/metrics/vector_eval.py',
+                   'configs/vector.py', 'scripts/vector_benchmark.py']
+IMAGE = COMMON + ['dss_jax/models/generator.py', 'dss_jax/models/encoders.py', 'dss_jax/train.py',
+                  'dss_jax/input_pipeline.py', 'dss_jax/datasets/synthetic.py', 'dss_jax/datasets/registry.py',
+                  'dss_jax/evaluate.py', 'dss_jax/metrics/oracle.py', 'configs/synthetic.py',
+                  'scripts/synthetic_benchmark.py']
 
 
 def _git(*args) -> str:
   return subprocess.run(['git', *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
 
 
-def stamp() -> dict:
+def stamp(files) -> dict:
   """{'commit', 'dirty'} of the tree now, for a result's JSON."""
-  return {'commit': _git('rev-parse', 'HEAD'), 'dirty': bool(_git('status', '--porcelain', '--', *TRAINING_CODE))}
+  return {'commit': _git('rev-parse', 'HEAD'), 'dirty': bool(_git('status', '--porcelain', '--', *files))}
 
 
-def is_current(result: dict) -> bool:
-  """Whether a result was trained, from a clean tree, by code that contains the last training-code change."""
-  last = _git('log', '-1', '--format=%H', '--', *TRAINING_CODE)
+def _code_hash(commit: str, files) -> str:
+  h = hashlib.sha256()
+  for path in files:
+    h.update(path.encode())
+    h.update(subprocess.run(['git', 'show', f'{commit}:{path}'], cwd=REPO, capture_output=True).stdout)
+  return h.hexdigest()
+
+
+def is_current(result: dict, files) -> bool:
+  """Whether a result was trained from a clean tree whose `files` are the same as at HEAD."""
   commit = result.get('commit')
-  if result.get('dirty', True) or not commit or not last:
+  if result.get('dirty', True) or not commit:
     return False
-  return subprocess.run(['git', 'merge-base', '--is-ancestor', last, commit], cwd=REPO).returncode == 0
+  return _code_hash(commit, files) == _code_hash('HEAD', files)

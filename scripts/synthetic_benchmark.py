@@ -98,7 +98,7 @@ def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwa
   metrics.update(configuration=config_name, style_dim=style_dim, seed=seed, steps=steps,
                  train_minutes=train_s / 60, wall_minutes=(time.time() - t0) / 60,
                  machine=f'{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}',
-                 **provenance.stamp())
+                 **provenance.stamp(provenance.IMAGE))
   os.makedirs(os.path.join(out_dir, 'grids'), exist_ok=True)
   report.write_json(metrics, os.path.join(out_dir, f'{name}.json'))
   grid = os.path.join(workdir, 'samples', f'{steps:06d}.png')
@@ -145,7 +145,7 @@ def build_table(out_dir):
         m = json.load(f)
       runs.setdefault((m['configuration'], m['style_dim'], m['steps']), []).append(m)
   order = list(ALL)
-  stale = lambda ms: '' if all(provenance.is_current(m) for m in ms) else ' (stale)'
+  stale = lambda ms: '' if all(provenance.is_current(m, provenance.IMAGE) for m in ms) else ' (stale)'
   rows = {f'{c} (style_dim {d}, {s} steps){stale(ms)}': [{k: report.flatten(m).get(k) for k, _ in COLUMNS} for m in ms]
           for (c, d, s), ms in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][2], order.index(kv[0][0])))}
   rows = {r: [{k: v for k, v in m.items() if v is not None} for m in ms] for r, ms in rows.items()}

@@ -80,7 +80,7 @@ def train_seeds(config_name, setting, seeds, steps, out_dir, overrides=(), tag='
       return s, metrics['finite']
     return jax.lax.scan(body, state, batches)
 
-  stamp = provenance.stamp()
+  stamp = provenance.stamp(provenance.VECTOR)
   for seed in seeds:
     path = os.path.join(out_dir, setting, f'{label}_seed{seed}.json')
     if os.path.exists(path):
@@ -134,7 +134,7 @@ def table(out_dir, setting, baseline='stargan_v2'):
   names = [c for c in CONFIGS if c in runs] + sorted(c for c in runs if c not in CONFIGS)
   for name in names:
     rs = list(runs[name].values())
-    stale = not all(provenance.is_current(r) for r in rs)
+    stale = not all(provenance.is_current(r, provenance.VECTOR) for r in rs)
     cells = [f'{np.mean([r[k] for r in rs]):.3f} ± {np.std([r[k] for r in rs]):.3f}' for k, _, _ in COLUMNS]
     lines.append(f'| {name}{" (stale)" if stale else ""} | {len(rs)} | ' + ' | '.join(cells) + ' |')
   if baseline in runs:
