@@ -17,11 +17,10 @@ COMMON = ['dss_jax/train_step.py', 'dss_jax/losses.py', 'dss_jax/state.py', 'dss
           'dss_jax/models/mapping.py', 'dss_jax/models/layers.py', 'dss_jax/models/discriminators.py',
           'dss_jax/inference.py', 'dss_jax/metrics/identifiability.py', 'configs/default.py']
 VECTOR = COMMON + ['dss_jax/models/vector.py', 'dss_jax/datasets/vector.py', 'dss_jax/metrics/vector_eval.py',
-                   'configs/vector.py', 'scripts/vector_benchmark.py']
+                   'configs/vector.py']  # (+ scripts/vector_benchmark.py's train_seeds loop: rerun after changing it)
 IMAGE = COMMON + ['dss_jax/models/generator.py', 'dss_jax/models/encoders.py', 'dss_jax/train.py',
                   'dss_jax/input_pipeline.py', 'dss_jax/datasets/synthetic.py', 'dss_jax/datasets/registry.py',
-                  'dss_jax/evaluate.py', 'dss_jax/metrics/oracle.py', 'configs/synthetic.py',
-                  'scripts/synthetic_benchmark.py']
+                  'dss_jax/evaluate.py', 'dss_jax/metrics/oracle.py', 'configs/synthetic.py']
 
 
 def _git(*args) -> str:
