@@ -9,8 +9,12 @@ catch anyway (FileNotFoundError, ValueError), so `except FileNotFoundError` keep
   (`MetricWeightsNotFoundError.missing` builds the message with the command that makes the file).
 - `FlowRequiredError`: an operation needs the invertible DSS flow, but the model has StarGAN v2's MLP mapping.
 
+`sentences_not_tracebacks()` is the one place that turns them into that line (main.py and the tools).
+
 No TensorFlow, no JAX: any module may import this one.
 """
+
+import contextlib
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -21,28 +25,46 @@ class DomainCountError(ValueError):
   """The number of domains of the dataset differs from config.num_domains."""
 
 
-_HOW_TO_MAKE_WEIGHTS = (
-    'Make it once on a machine with torch and torchvision installed:\n'
-    '  python scripts/convert_torchvision_weights.py --what={what} --out={out}\n'
-    'then copy the file here and set {key}. See README.md ("Metrics"). '
-    'The other metrics (LPIPS, identifiability benchmark) run without it.'
-)
+# The files README.md and docs/metrics.md tell users to make, and what each metric network is called.
+WEIGHT_FILES = {'inception': 'weights/inception_torchvision.npz', 'lpips': 'weights/lpips_alex.npz'}
+_METRIC = {'inception': ('FID', 'Inception-v3', 'LPIPS'), 'lpips': ('LPIPS', 'AlexNet + LPIPS', 'FID')}
 
 
 class MetricWeightsNotFoundError(FileNotFoundError):
-  """The local weights file a metric needs (Inception-v3 for FID, AlexNet + LPIPS for LPIPS) is missing."""
+  """The local weights file a metric needs (Inception-v3 for FID, AlexNet + LPIPS for LPIPS) is missing.
+
+  Its first line is the sentence (what is missing, which flag); the next lines say how to make the file.
+  """
 
   @classmethod
   def missing(cls, path, what: str, key: str) -> 'MetricWeightsNotFoundError':
     """The error for a missing weights file `path` of network `what` ('inception'|'lpips'), config key `key`."""
-    where = f'the file {path!r} does not exist' if path else 'no path is set'
-    out = path or f'{what}_torchvision.npz'
-    return cls(f'{"FID" if what == "inception" else "LPIPS"} needs local {what} weights, but {where} '
-               f'(config key {key}).\n' + _HOW_TO_MAKE_WEIGHTS.format(what=what, out=out, key=f'--config.{key}={out}'))
+    metric, network, other = _METRIC[what]
+    where = f'the file {path!r} does not exist' if path else f'--config.{key} is not set'
+    out = path or WEIGHT_FILES[what]
+    return cls(f'{metric} needs local {network} weights, but {where}; evaluation runs the other metrics '
+               f'({other} and, on the synthetic dataset, the identifiability benchmark) without {metric}.\n'
+               f'Make {out} once on a machine with torch and torchvision installed:\n'
+               f'  python scripts/convert_torchvision_weights.py --what={what} --out={out}\n'
+               f'then copy it here and pass --config.{key}={out} (README.md, "Metrics").')
 
 
 class FlowRequiredError(ValueError):
   """An operation needs the invertible DSS flow mapping, but the model uses StarGAN v2's MLP."""
 
 
-__all__ = ['DatasetNotFoundError', 'DomainCountError', 'FlowRequiredError', 'MetricWeightsNotFoundError']
+@contextlib.contextmanager
+def sentences_not_tracebacks():
+  """Around a program's main: an error of ours (its class is defined in a dss_jax module, or in the dss_jax
+  module run as the program: `__main__`) exits with `error: <its sentence>` and no traceback; errors of
+  libraries, and bugs, keep their traceback."""
+  try:
+    yield
+  except (ValueError, OSError, FloatingPointError, ImportError) as e:
+    if not type(e).__module__.startswith(('dss_jax', '__main__')):
+      raise
+    raise SystemExit(f'error: {e}') from None
+
+
+__all__ = ['DatasetNotFoundError', 'DomainCountError', 'FlowRequiredError', 'MetricWeightsNotFoundError',
+           'WEIGHT_FILES', 'sentences_not_tracebacks']

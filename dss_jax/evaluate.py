@@ -31,7 +31,7 @@ from dss_jax import images as imglib
 from dss_jax import inference
 from dss_jax import state as state_lib
 from dss_jax.datasets import registry
-from dss_jax.errors import MetricWeightsNotFoundError
+from dss_jax.errors import WEIGHT_FILES, MetricWeightsNotFoundError
 from dss_jax.metrics import fid as fid_lib
 from dss_jax.metrics import identifiability, oracle, report
 
@@ -118,8 +118,12 @@ def fid_lpips(config, model, workdir=None, modes=('latent', 'reference'), seed=N
   skipped = []
   if feature_fn is None or lpips_fn is None:
     inception, lpips_params, skipped = _load_metric_networks(config)
-    for message in skipped:
-      logging.warning('Skipping part of the FID/LPIPS evaluation: %s', message)
+    if skipped and not (config.inception_path or config.lpips_path):  # Not asked for: one line, no warning.
+      logging.info('FID and LPIPS are skipped: they need weight files (--config.inception_path=%s, '
+                   '--config.lpips_path=%s; README.md "Metrics" says how to make them).', *WEIGHT_FILES.values())
+    else:
+      for message in skipped:
+        logging.warning('%s', message)
     if feature_fn is None and inception is not None:
       feature_fn = lambda x: fid_lib.inception_features(inception, x, batch_size=config.val_batch_size)
     if lpips_fn is None and lpips_params is not None:
@@ -231,14 +235,15 @@ def _latent_mcc(t, orc, sources, z, labels):
 
 
 def evaluate_synthetic(config, model, workdir=None, *, seed=0, num_pairs=500, num_latent=500,
-                       num_latent_mcc=1000, oracle_per_domain=2000, oracle_steps=1500, oracle_dir=None,
+                       num_latent_mcc=1000, oracle_per_domain=None, oracle_steps=None, oracle_dir=None,
                        dci_regressor='gbt', write=True) -> dict:
   """The identifiability benchmark on the synthetic test split (config.synthetic.test_per_domain per domain).
 
   model: an inference.Translator or a train_step.TrainState (its EMA weights). num_pairs: counterfactual
   (source, reference) pairs across domains; num_latent: latent-guided outputs read by the oracle. The
-  oracle (oracle_per_domain training images per domain, oracle_steps steps) is trained once and cached in
-  oracle_dir (default <workdir>/oracle). num_latent_mcc: latent-guided outputs (split evenly over the
+  oracle (oracle_per_domain training images per domain, oracle_steps steps; default: the config's
+  synthetic.oracle_per_domain and synthetic.oracle_steps) is trained once and cached in oracle_dir (default
+  <workdir>/oracle). num_latent_mcc: latent-guided outputs (split evenly over the
   target domains) for latent_mcc, the theorem's own quantity: do the components of the model's latent
   codes F(z, u) follow the true factors that the oracle reads from G(x, F(z, u))? Beside it,
   latent_mcc_untrained: the same with every network freshly initialised. With write and a workdir, writes
@@ -251,6 +256,8 @@ def evaluate_synthetic(config, model, workdir=None, *, seed=0, num_pairs=500, nu
   if config.dataset != 'synthetic':
     raise ValueError(f"The identifiability benchmark needs config.dataset='synthetic' (got {config.dataset!r}).")
   t = _translator(config, model)
+  oracle_per_domain = oracle_per_domain or config.synthetic.get('oracle_per_domain', 2000)
+  oracle_steps = oracle_steps or config.synthetic.get('oracle_steps', 1500)
   n_style, variant = config.synthetic.n_style, registry.synthetic_variant(config)
   data = registry.arrays(config, 'test')
   x, y = np.asarray(data['image']), np.asarray(data['label'])
@@ -329,6 +336,8 @@ def run(config, workdir, *, checkpoint=None, seed=None, modes=('latent', 'refere
   metrics_step<N>.json / .md in the workdir and returns the metrics."""
   t = _translator(config, model, workdir, checkpoint)
   seed = config.seed if seed is None else seed
+  parts = (['the synthetic identifiability benchmark'] if config.dataset == 'synthetic' else []) + ['FID and LPIPS']
+  logging.info('Evaluating step %s: %s ...', t.step, ', then '.join(parts))
   metrics = {'step': t.step}
   if config.dataset == 'synthetic':
     metrics.update(evaluate_synthetic(config, t, workdir, seed=seed, write=False, **(synthetic_kwargs or {})))

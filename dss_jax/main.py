@@ -7,8 +7,12 @@
   python -m dss_jax.main --config=configs/synthetic.py --workdir=runs/demo --mode=eval
 """
 
+import os
+
 from absl import app, flags, logging
 from ml_collections import config_flags
+
+from dss_jax import console, errors
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Config file, optionally path:stargan_v2.', lock_config=True)
@@ -48,10 +52,8 @@ def _run(config):
   if FLAGS.mode == 'train':
     from dss_jax import train
     state = train.train_and_evaluate(config, FLAGS.workdir)
-    evaluated = config.eval_every and config.total_iters % config.eval_every == 0  # The loop's last eval.
-    if config.dataset == 'synthetic' and FLAGS.eval_after_train and not evaluated:
-      from dss_jax import evaluate
-      print(evaluate.markdown(evaluate.run(config, FLAGS.workdir, model=state)))
+    if config.dataset == 'synthetic' and FLAGS.eval_after_train:
+      _evaluate_after_training(config, state)
   elif FLAGS.mode == 'sample':
     from dss_jax import sample
     sample.run(config, FLAGS.workdir, checkpoint=FLAGS.checkpoint, out_dir=FLAGS.out_dir, src_dir=FLAGS.src_dir,
@@ -59,7 +61,35 @@ def _run(config):
                psis=[float(p) for p in FLAGS.psi], max_images=FLAGS.max_images, seed=FLAGS.seed or 0, video=FLAGS.video)
   elif FLAGS.mode == 'eval':
     from dss_jax import evaluate
-    evaluate.run(config, FLAGS.workdir, checkpoint=FLAGS.checkpoint, seed=FLAGS.seed, modes=FLAGS.eval_modes)
+    print(evaluate.markdown(evaluate.run(config, FLAGS.workdir, checkpoint=FLAGS.checkpoint, seed=FLAGS.seed,
+                                         modes=FLAGS.eval_modes)))
+
+
+def _evaluate_after_training(config, state):
+  """--eval_after_train: evaluates the final step and prints its table, unless the workdir already has it
+  (a finished run rerun, or the loop's own evaluation at that step)."""
+  from dss_jax.metrics import report
+  step = int(state.step)
+  _, table = report.evaluation_paths(FLAGS.workdir, step)
+  if os.path.exists(table):
+    logging.info('The evaluation of step %d is in %s (--mode=eval reruns it).', step, table)
+    return
+  logging.info('Training has ended: evaluating step %d (--eval_after_train=false skips this).', step)
+  from dss_jax import evaluate  # Its imports (scikit-learn, the metrics) take a while: announced first.
+  print(evaluate.markdown(evaluate.run(config, FLAGS.workdir, model=state)))
+
+
+def _load_config():
+  """FLAGS.config, or one sentence when its file does not exist (ml_collections would give a traceback)."""
+  try:
+    path = config_flags.get_config_filename(FLAGS['config'])
+  except Exception:  # noqa: BLE001 - UnparsedFlagError: set in code (tests), not from a file.
+    path = None
+  path = path if path is None or os.path.exists(path) else path.rsplit(':', 1)[0]  # 'configs/afhq.py:stargan_v2'.
+  if path is not None and not os.path.exists(path):
+    raise SystemExit(f'error: there is no config file {path!r} (--config). Give one of configs/*.py (e.g. '
+                     '--config=configs/synthetic.py), relative to the current folder, or its full path.')
+  return FLAGS.config
 
 
 def main(argv):
@@ -68,22 +98,14 @@ def main(argv):
   if FLAGS.distributed:
     import jax
     jax.distributed.initialize()
-  try:
-    _run(FLAGS.config)
-  except (ValueError, FileNotFoundError, FloatingPointError) as e:
-    if not type(e).__module__.startswith('dss_jax'):
-      raise
-    # Our own errors are sentences for the user (missing data, wrong domain count, another config's
-    # checkpoint, a diverged run, missing metric weights): print them without a traceback.
-    raise SystemExit(f'error: {e}') from None
-
-
-def _quiet_orbax(record) -> bool:
-  """Orbax logs a dozen INFO lines per checkpoint; keep its warnings and errors, drop its INFO chatter."""
-  return record.levelno > logging.converter.STANDARD_INFO or '/orbax/' not in record.pathname
+  config = _load_config()
+  console.import_tensorflow_quietly()  # No cuInit / oneDNN lines on a CPU machine.
+  # Our own errors are sentences for the user (missing data, wrong domain count, another config's
+  # checkpoint, a diverged run, missing metric weights): printed without a traceback.
+  with errors.sentences_not_tracebacks():
+    _run(config)
 
 
 if __name__ == '__main__':
-  logging.set_verbosity(logging.INFO)
-  logging.get_absl_handler().addFilter(_quiet_orbax)
+  console.setup_logging()  # INFO, without library chatter or repeated warnings.
   app.run(main)

@@ -16,7 +16,8 @@ Writes into `--out_dir` (default <workdir>/sample_<step>/):
   columns = the source then `num` random styles (the same z in every grid, so the psi grids compare).
   With the flow, truncation is z * psi in Gaussian space; with the MLP, s_avg + psi (s - s_avg).
 - `reference_truncation.png` (flow only): each reference's style truncated towards its domain's centre
-  in z space (psi 1, 0.7, 0.5, 0), applied to the first sources.
+  in z space (psi 1, 0.7, 0.5, 0), applied to the first two sources (each shown before its outputs).
+Every grid carries labels: column and row titles (source, reference, z index, psi, domain names).
 - `interpolation.mp4` (ffmpeg on PATH) or `interpolation.gif`: style interpolation between consecutive
   same-domain references (StarGAN v2's 31-frame sigmoid schedule, 30 fps at half speed, last frame held);
   with the flow the path runs through z space (reference -> z -> back), so every frame is a code the
@@ -167,9 +168,15 @@ def _save_all(directory, named_images):
     imglib.save_png(os.path.join(directory, name), imglib.to_uint8(img))
 
 
-def reference_grid(translator, x_src, x_ref, y_ref):
+def _name(translator, label) -> str:
+  """A domain's name; '' for -1 (an image of a flat folder, whose domain is unknown)."""
+  return translator.domains[int(label)] if int(label) >= 0 else ''
+
+
+def reference_grid(translator, x_src, x_ref, y_ref, y_src=None):
   """Rows = references (first column), columns = sources (first row): G(x_src, E(x_ref, y_ref)).
 
+  Labelled: each source column with its domain (y_src, when known), each row with the reference's domain.
   Returns (uint8 grid, outputs [R, S, H, W, 3]).
   """
   s = translator.encode_style(x_ref, y_ref)  # [R, D]
@@ -178,28 +185,46 @@ def reference_grid(translator, x_src, x_ref, y_ref):
   out = out.reshape(n_ref, n_src, *x_src.shape[1:])
   blank = np.full_like(x_src[0], WHITE)
   rows = [[blank, *x_src]] + [[x_ref[r], *out[r]] for r in range(n_ref)]
-  return imglib.grid(rows), out
+  y_src = [-1] * n_src if y_src is None else y_src
+  cols = ['reference'] + [f'source {j}\n{_name(translator, u)}'.strip() for j, u in enumerate(y_src)]
+  row_labels = ['sources'] + [f'style of\n{_name(translator, u)}' for u in y_ref]
+  title = 'reference-guided: each source (column) with the style of each reference (row)'
+  return imglib.labelled_grid(rows, cols, row_labels, title=title), out
 
 
-def latent_grid(translator, x_src, domain, z, psi):
-  """Rows = sources (first column), columns = one style per z: G(x_src, F(z, u)) at truncation psi."""
+def latent_grid(translator, x_src, domain, z, psi, y_src=None):
+  """Rows = sources (first column), columns = one style per z: G(x_src, F(z, u)) at truncation psi.
+
+  Labelled: columns 'source', 'z 0', 'z 1', ...; rows with the source's domain (y_src, when known).
+  Returns (uint8 grid, outputs [S, Z, H, W, 3]).
+  """
   s = translator.latent_style(z, domain, psi)
   n_src, n_z = len(x_src), len(z)
   out = translator.generate(np.repeat(x_src, n_z, axis=0), np.tile(s, (n_src, 1))).reshape(n_src, n_z,
                                                                                              *x_src.shape[1:])
-  return imglib.grid([[x_src[i], *out[i]] for i in range(n_src)]), out
+  rows = [[x_src[i], *out[i]] for i in range(n_src)]
+  cols = ['source'] + [f'z {j}' for j in range(n_z)]
+  row_labels = None if y_src is None else [_name(translator, u) for u in y_src]
+  title = f'latent-guided to {translator.domains[translator.domain_index(domain)]}, psi {psi:g}'
+  return imglib.labelled_grid(rows, cols, row_labels, title=title), out
 
 
 def truncation_grid(translator, x_src, x_ref, y_ref, psis=TRUNCATION_PSIS, n_src=2):
-  """Flow only: each reference's code truncated in z space, F(psi F^-1(E(x_ref))), on the first sources."""
+  """Flow only: each reference's code truncated in z space, F(psi F^-1(E(x_ref))), on the first sources.
+
+  A row per reference: the reference, then per source the source itself and its outputs at each psi.
+  """
   s = translator.encode_style(x_ref, y_ref)
+  src = x_src[:n_src]
   rows = []
   for r in range(len(x_ref)):
     codes = np.concatenate([translator.truncate(s[r:r + 1], y_ref[r], p) for p in psis])  # [P, D]
-    src = x_src[:n_src]
     out = translator.generate(np.repeat(src, len(psis), axis=0), np.tile(codes, (len(src), 1)))
-    rows.append([x_ref[r], *out])
-  return imglib.grid(rows)
+    out = out.reshape(len(src), len(psis), *src.shape[1:])
+    rows.append([x_ref[r]] + [img for i in range(len(src)) for img in (src[i], *out[i])])
+  cols = ['reference'] + [label for i in range(len(src)) for label in (f'source {i}', *(f'psi {p:g}' for p in psis))]
+  title = "reference style truncated towards its domain's centre in z (psi 1 = the reference's, 0 = the centre)"
+  return imglib.labelled_grid(rows, cols, [_name(translator, u) for u in y_ref], title=title)
 
 
 def interpolation_frames(translator, x_src, x_ref, y_ref, seed=0):
@@ -240,7 +265,9 @@ def translate_one(translator, image_path, target, num, psis, out_dir, seed=0):
       _, out = latent_grid(translator, x, u, z, psi)
       rows.append([x[0], *out[0]])
       _save_all(os.path.join(out_dir, name), [(f'psi{psi:g}_{j:02d}.png', o) for j, o in enumerate(out[0])])
-    written.append(imglib.save_png(os.path.join(out_dir, name + '.png'), imglib.grid(rows)))
+    picture = imglib.labelled_grid(rows, ['source'] + [f'z {j}' for j in range(num)], [f'psi {p:g}' for p in psis],
+                                   title=f'{stem} to {translator.domains[u]}')
+    written.append(imglib.save_png(os.path.join(out_dir, name + '.png'), picture))
   return written
 
 
@@ -265,7 +292,7 @@ def run(config, workdir, *, checkpoint=None, out_dir=None, src_dir=None, ref_dir
 
   x_src, y_src, x_ref, y_ref = _inputs(translator, src_dir, ref_dir, target, max_images)
   logging.info('Sampling from step %d: %d sources, %d references -> %s', step, len(x_src), len(x_ref), out_dir)
-  picture, out = reference_grid(translator, x_src, x_ref, y_ref)
+  picture, out = reference_grid(translator, x_src, x_ref, y_ref, y_src)
   result['reference'] = imglib.save_png(os.path.join(out_dir, 'reference.png'), picture)
   images_dir = os.path.join(out_dir, 'images')
   _save_all(os.path.join(images_dir, 'reference'),
@@ -278,7 +305,7 @@ def run(config, workdir, *, checkpoint=None, out_dir=None, src_dir=None, ref_dir
   for u in targets:
     name = translator.domains[u]
     for psi in psis:
-      picture, out = latent_grid(translator, x_src, u, z, psi)
+      picture, out = latent_grid(translator, x_src, u, z, psi, y_src)
       result['latent'].append(imglib.save_png(os.path.join(out_dir, f'latent_{name}_psi{psi:g}.png'), picture))
       _save_all(os.path.join(images_dir, 'latent'),
                 [(f'src{s:02d}_to_{name}_psi{psi:g}_{j:02d}.png', out[s, j])

@@ -6,6 +6,10 @@ The same code runs on one CPU, several GPUs or a TPU pod slice (launch every pro
 `--distributed`, which calls `jax.distributed.initialize()`).
 
 Rerunning the same command resumes from the latest checkpoint in the workdir.
+
+The console gets a short line per config.log_every steps (`progress_line`: step, the losses that tell a
+run's health, steps/s, ETA), one line before the first step (XLA compiles it then) and one per
+checkpoint; every term goes to TensorBoard (<workdir>/events.out.tfevents.*) only.
 """
 
 import functools
@@ -25,6 +29,7 @@ from dss_jax.state import TrainState, init_state
 from dss_jax.train_step import train_step, validate
 
 GRID_ROWS = 8
+GRID_COLUMNS = ('source', 'reference', 'reference-guided', 'latent-guided')  # The training grid's columns.
 
 
 class DivergedError(FloatingPointError):
@@ -85,9 +90,70 @@ def _check_finite(history, first_step, workdir, mngr):
         'larger R1 weight (--config.lambda_reg), and check the input images.')
 
 
+def _domain_names(config) -> list[str]:
+  """Domain names for the grid's row labels ('domain<k>' when the dataset cannot name them)."""
+  from dss_jax.datasets import registry
+  try:
+    return registry.domain_names(config)
+  except (ValueError, OSError):
+    return [f'domain{k}' for k in range(config.num_domains)]
+
+
 def _mean_scalars(history):
   keys = [k for k in history[0] if k != 'finite']
   return {k: float(np.mean([np.asarray(m[k]) for m in history])) for k in keys}
+
+
+# The console line's losses: label -> the sums it averages over the latent- and reference-guided sub-steps
+# (D adv is D's real + fake loss). After them, the per-domain spreads of F(z, u) and E(x, u) (collapse -> 0).
+PROGRESS_TERMS = (
+    ('D adv', (('D/latent_real', 'D/latent_fake'), ('D/ref_real', 'D/ref_fake'))),
+    ('G adv', (('G/latent_adv',), ('G/ref_adv',))),
+    ('sty', (('G/latent_sty',), ('G/ref_sty',))),
+    ('cyc', (('G/latent_cyc',), ('G/ref_cyc',))),
+)
+PROGRESS_SPREADS = ('style/latent_spread', 'style/reference_spread')
+
+
+def _duration(seconds: float) -> str:
+  seconds = int(round(seconds))
+  if seconds >= 3600:
+    return f'{seconds // 3600}h{seconds % 3600 // 60:02d}m'
+  return f'{seconds // 60}m{seconds % 60:02d}s' if seconds >= 60 else f'{seconds}s'
+
+
+def progress_line(step: int, total: int, scalars: dict, steps_per_sec: float | None) -> str:
+  """The console's progress line (under 130 characters): step, the health terms of PROGRESS_TERMS and
+  PROGRESS_SPREADS that `scalars` has, steps/s and ETA."""
+  terms = []
+  for label, groups in PROGRESS_TERMS:
+    sums = [sum(scalars[k] for k in keys) for keys in groups if all(k in scalars for k in keys)]
+    if sums:
+      terms.append(f'{label} {sum(sums) / len(sums):.3g}')
+  if all(k in scalars for k in PROGRESS_SPREADS):
+    terms.append('spread lat/ref ' + '/'.join(f'{scalars[k]:.2g}' for k in PROGRESS_SPREADS))
+  parts = [f'step {step}/{total}', ', '.join(terms)]
+  if steps_per_sec:
+    parts.append(f'{steps_per_sec:.3g} steps/s, ETA {_duration((total - step) / steps_per_sec)}')
+  return ' | '.join(p for p in parts if p)
+
+
+def compile_estimate(config) -> str:
+  """Roughly how long XLA takes to compile the training step, for the console's 'Compiling' line."""
+  platform = jax.devices()[0].platform
+  if platform != 'cpu':
+    return f'about a minute on a {platform.upper()}'
+  # On a laptop CPU: ~40 s at the tests' tiny widths, ~150 s for configs/synthetic.py; wider grows slowly.
+  width = max(config.max_conv_dim, config.get('mapping_hidden', 0), config.flow.cond_width)
+  return 'about 40 s on a CPU' if width <= 32 else 'about 150 s on a CPU' if width <= 256 else 'minutes on a CPU'
+
+
+def tensorboard_writer(workdir: str):
+  """Writes scalars, images and hparams to TensorBoard event files in workdir (process 0; the others write
+  nothing). No console: the loop prints its own short line (`progress_line`)."""
+  if jax.process_index() > 0:
+    return metric_writers.MultiWriter([])
+  return metric_writers.AsyncWriter(metric_writers.SummaryWriter(workdir))
 
 
 def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainState:
@@ -116,8 +182,11 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
     state = restored
     logging.info('Resumed from the checkpoint of step %d in %s.', int(state.step), workdir)
   start = int(jax.device_get(state.step))
+  if start >= config.total_iters:  # A finished run: no new events file, no data, no compilation.
+    logging.info('Nothing to do: the workdir already holds step %d of %d.', start, config.total_iters)
+    return state
 
-  writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
+  writer = tensorboard_writer(workdir)
   if start == 0:
     hparams = state_lib.flat_config(config)
     writer.write_hparams({k: v for k, v in hparams.items() if isinstance(v, (int, float, str, bool))})
@@ -132,6 +201,8 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
   else:
     grid_batch = next(train_iterator)
   grid_batch = {k: v[:GRID_ROWS] for k, v in grid_batch.items()}
+  names = _domain_names(config)
+  grid_row_labels = [f'{names[s]}\nto {names[t]}' for s, t in zip(grid_batch['y_src'], grid_batch['y_trg'])]
   grid_z = jax.random.normal(jax.random.key(config.seed + 1), (len(grid_batch['y_trg']), nets.z_dim))
 
   def write_grid(step):
@@ -140,20 +211,23 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
     ref, lat = jax.device_get(sample_fn(state.ema, grid_batch['x_src'], grid_batch['x_ref'], grid_batch['y_trg'],
                                         grid_z))
     rows = [[grid_batch['x_src'][i], grid_batch['x_ref'][i], ref[i], lat[i]] for i in range(len(ref))]
-    picture = images.grid(rows)
+    picture = images.labelled_grid(rows, GRID_COLUMNS, grid_row_labels, title=f'step {step}: EMA networks')
     if jax.process_index() == 0:
       images.save_png(os.path.join(workdir, 'samples', f'{step:06d}.png'), picture)
     writer.write_images(step, {'samples/source|reference|reference-guided|latent-guided': picture[None]})
 
   report = periodic_actions.ReportProgress(num_train_steps=config.total_iters, writer=writer)
   history, history_start, t0 = [], start, time.time()
-  if start >= config.total_iters:
-    logging.info('Nothing to do: the workdir already holds step %d of %d.', start, config.total_iters)
+  logging.info('Compiling the training step (%s) ...', compile_estimate(config))
   try:
     for step in range(start, config.total_iters):
       batch = global_batch(next(train_iterator), mesh)
       with jax.profiler.StepTraceAnnotation('train', step_num=step):
         state, metrics = step_fn(state, batch, step_rng)
+      if step == start:  # The first call compiled the step (it then runs asynchronously).
+        t_compiled = time.time()
+        logging.info('Compiled in %.0f s. Training steps %d to %d; the full set of losses goes to TensorBoard '
+                     '(tensorboard --logdir %s).', t_compiled - t0, start + 1, config.total_iters, workdir)
       history.append(metrics)
       done = step + 1
       report(done)
@@ -162,12 +236,16 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
       if done % config.log_every == 0 or save_now:
         host = jax.device_get(history)
         _check_finite(host, history_start, workdir, mngr)
-        writer.write_scalars(done, _mean_scalars(host))
+        scalars = _mean_scalars(host)
+        writer.write_scalars(done, scalars)
+        rate = (done - start) / max(time.time() - t_compiled, 1e-6)  # Since compilation ended.
+        logging.info('%s', progress_line(done, config.total_iters, scalars, rate))
         history, history_start = [], done
       if done % config.sample_every == 0 or last:
         write_grid(done)
       if save_now:
         checkpoint.save(mngr, state)
+        logging.info('Saving the checkpoint of step %d to %s.', done, checkpoint.checkpoint_dir(workdir))
       if config.eval_every and done % config.eval_every == 0:
         from dss_jax import evaluate  # The metrics (and their weights) are loaded only when asked for.
         evaluate.run(config, workdir, model=state)

@@ -6,6 +6,8 @@ official repository); their state_dict keys follow section 1.9.
 
 import math
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -317,6 +319,20 @@ def test_wrong_domain_count_is_a_plain_error(afhq_like):
   _, nets = afhq_like
   with pytest.raises(ValueError, match=r"'mapping_network' has 3 domains, but config.num_domains is 2"):
     sg2.convert(state_dicts(nets), tiny_config(num_domains=2))
+
+
+def test_the_cli_gives_a_wrong_config_as_one_sentence(afhq_like, tmp_path):
+  """The import command with another config's domain count: its sentence, no traceback, nothing written."""
+  _, nets = afhq_like
+  torch.save({k: v.state_dict() for k, v in nets.items()}, tmp_path / 'nets_ema.ckpt')
+  proc = subprocess.run([sys.executable, '-m', 'dss_jax.tools.import_stargan_v2', f'--ckpt={tmp_path}/nets_ema.ckpt',
+                         '--config=configs/synthetic.py:stargan_v2', f'--workdir={tmp_path}/run'],
+                        cwd=conftest.REPO, capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+  assert 'cuInit' not in proc.stderr and 'oneDNN' not in proc.stderr
+  assert proc.stderr.strip().splitlines()[-1].startswith(
+      "error: The checkpoint's 'mapping_network' has 3 domains, but config.num_domains is 5.")
+  assert not (tmp_path / 'run').exists()
 
 
 def test_wrong_w_hpf_is_a_plain_error(afhq_like):

@@ -10,12 +10,23 @@ from conftest import tiny_config
 from PIL import Image
 from test_inference import trained_workdir
 
-from dss_jax import inference, sample
+from dss_jax import images, inference, sample
 
 
 @pytest.fixture(scope='module')
 def translator():
   return inference.Translator.from_workdir(trained_workdir())
+
+
+def assert_grid(path, rows, cols, cell=32):
+  """path holds a labelled grid of rows x cols cells of `cell` px (2 px gaps, scaled up to LABEL_MIN_CELL)
+  with its label margins above and to the left."""
+  picture = np.asarray(Image.open(path))
+  scale = -(-images.LABEL_MIN_CELL // cell)
+  body = ((rows * (cell + 2) - 2) * scale, (cols * (cell + 2) - 2) * scale)
+  top, left = picture.shape[0] - body[0], picture.shape[1] - body[1]
+  assert 10 < top < 120 and 0 <= left < 120, (picture.shape, body)
+  assert (picture[:12].min(axis=-1) < 100).any(), 'no title'
 
 
 def gif_frames(path):
@@ -30,13 +41,12 @@ def gif_frames(path):
 def test_sample_from_the_val_split_writes_grids_video_and_images(translator, tmp_path):
   result = sample.run(tiny_config(), trained_workdir(), out_dir=str(tmp_path), num=3, max_images=4,
                       translator=translator)
-  reference = np.asarray(Image.open(result['reference']))
-  # 4 sources + the reference column; 10 references (2 per domain) + the source row; 32 px cells, 2 px gaps.
-  assert reference.shape == (11 * 34 - 2, 5 * 34 - 2, 3)
+  # 4 sources + the reference column; 10 references (2 per domain) + the source row.
+  assert_grid(result['reference'], 11, 5)
   assert len(result['latent']) == 5 * 3  # Every domain at psi 0.5, 0.7, 1.0.
   assert os.path.basename(result['latent'][0]) == 'latent_domain0_psi0.5.png'
-  assert np.asarray(Image.open(result['latent'][0])).shape == (4 * 34 - 2, 4 * 34 - 2, 3)
-  assert os.path.exists(result['truncation'])
+  assert_grid(result['latent'][0], 4, 4)
+  assert_grid(result['truncation'], 10, 1 + 2 * 5)  # Per reference: it, then 2 sources with 4 psi each.
   assert result['video'].endswith(('.gif', '.mp4'))
   if result['video'].endswith('.gif'):
     assert gif_frames(result['video']) == 5 * 31 + 10  # 5 same-domain pairs x 31 frames, last frame held 10 times.
@@ -55,7 +65,7 @@ def test_sample_from_folders_and_gif_writer(translator, tmp_path):
   result = sample.run(tiny_config(), trained_workdir(), out_dir=str(tmp_path / 'out'), src_dir=str(tmp_path / 'src'),
                       ref_dir=str(tmp_path / 'ref'), target='domain1', num=2, psis=[1.0], translator=translator,
                       video_format='gif')
-  assert np.asarray(Image.open(result['reference'])).shape == (6 * 34 - 2, 6 * 34 - 2, 3)
+  assert_grid(result['reference'], 6, 6)
   assert [os.path.basename(p) for p in result['latent']] == ['latent_domain1_psi1.png']
   # One reference per domain: no same-domain pair, so the video interpolates random styles of each domain.
   assert gif_frames(result['video']) == 5 * 31 + 10
@@ -68,7 +78,7 @@ def test_sample_one_image_with_n_styles(tmp_path):
                       image=str(path), target='domain3', num=5)
   (grid_path,) = result['translations']
   assert os.path.basename(grid_path) == 'cat_to_domain3.png'
-  assert np.asarray(Image.open(grid_path)).shape == (3 * 34 - 2, 6 * 34 - 2, 3)  # Rows = psi, columns = 1 + 5.
+  assert_grid(grid_path, 3, 6)  # Rows = psi, columns = 1 + 5.
   assert len(os.listdir(tmp_path / 'out' / 'cat_to_domain3')) == 3 * 5
 
 

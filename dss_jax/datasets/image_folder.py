@@ -6,7 +6,9 @@
 Layout, as StarGAN v2: `root/train/<domain>/**/*.jpg|jpeg|png|bmp|gif` (any depth below the domain
 folder, any case of the extension) and optionally the same under `root/val/` for evaluation. Domains
 are the sorted sub-folder names of `train/`; their number must equal config.num_domains. Unreadable
-or corrupt images are skipped and counted in one warning.
+or corrupt images are skipped and counted in one warning per scan of a split; without val/, a warning
+says that train/ stands in for it. (A run scans a split more than once; the programs print each warning
+once: `console.OncePerWarning`.)
 
 `load_image_folder` reads a folder of images into memory (for `--mode=sample --src_dir ...`): a
 `<domain>/` tree, or a flat folder of images (label -1).
@@ -95,6 +97,11 @@ def find_domains(root: str, num_domains: int | None = None) -> list[str]:
   return domains
 
 
+def _no_val_note(root: str) -> None:
+  logger.warning('No val/ folder in %s: the sample grids and the evaluation use train/ instead '
+                 '(docs/datasets.md).', root)
+
+
 def split_dir(root: str, split: str) -> str:
   """The folder of a split: 'train' -> root/train; 'test'/'val' -> root/val (root/train when absent)."""
   if split == 'train':
@@ -104,7 +111,7 @@ def split_dir(root: str, split: str) -> str:
   val = os.path.join(root, 'val')
   if os.path.isdir(val):
     return val
-  logger.warning('No val/ folder in %s: evaluating on train/ instead.', root)
+  _no_val_note(root)
   return os.path.join(root, 'train')
 
 
@@ -114,6 +121,8 @@ def scan_split(root: str, split: str, domains: list[str]) -> tuple[list[list[str
   The split's domain folders must be the same as train's (StarGAN v2 asserts the same count).
   """
   directory = split_dir(root, split)
+  if split == 'train' and not os.path.isdir(os.path.join(root, 'val')):
+    _no_val_note(root)  # Said when training starts, not only at the first evaluation.
   found = list_domains(directory)
   if found != domains:
     raise DomainCountError(

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from absl import logging
 
 NUM_SHAPES = 5  # synthetic.SHAPES
 
@@ -189,6 +190,8 @@ def get_oracle(cache_dir, n_style=2, variant='style_domains', size=32, per_domai
   path = os.path.join(cache_dir, f'oracle_{variant}_n{n_style}_{hashlib.sha1(key.encode()).hexdigest()[:10]}.msgpack')
   if os.path.exists(path):
     return load_oracle(path)
+  logging.info('Training the oracle that reads the generated images (%d steps on %d images per domain; once, '
+               'then cached in %s) ...', steps, per_domain, cache_dir)
   data = synthetic.load_split(n_style, variant, 'train', per_domain, size, seed)
   oracle = train_oracle(data['image'], data['label'], data['content'], data['style'], steps=steps, seed=seed,
                         num_domains=synthetic.num_domains(n_style))

@@ -185,11 +185,16 @@ def evaluation_table(metrics: dict) -> str:
   return '\n'.join(lines) + '\n'
 
 
+def evaluation_paths(workdir: str, step: int | None) -> tuple[str, str]:
+  """(<workdir>/metrics_step<N>.json, .md): where the evaluation of step N is written."""
+  stem = os.path.join(workdir, f'metrics_step{step or 0}')
+  return stem + '.json', stem + '.md'
+
+
 def write_evaluation(metrics: dict, workdir: str) -> tuple[str, str]:
   """<workdir>/metrics_step<N>.json (every number) and .md (the headline table); returns both paths."""
-  step = metrics.get('step') or 0
-  json_path = write_json(metrics, os.path.join(workdir, f'metrics_step{step}.json'))
-  md_path = os.path.join(workdir, f'metrics_step{step}.md')
+  json_path, md_path = evaluation_paths(workdir, metrics.get('step'))
+  write_json(metrics, json_path)
   with open(md_path, 'w') as f:
     f.write(evaluation_table(metrics))
   logging.info('Wrote %s and %s', json_path, md_path)

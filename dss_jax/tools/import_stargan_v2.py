@@ -31,12 +31,26 @@ from absl import app, flags, logging
 from flax import traverse_util
 from ml_collections import config_flags
 
+from dss_jax import console, errors
+
 # Official state-dict name -> our network name.
 NETWORKS = {'generator': 'generator', 'mapping_network': 'mapping', 'style_encoder': 'style_encoder',
             'discriminator': 'discriminator'}
 IGNORED_NETWORKS = ('fan',)
 TORCH_MISSING = ('Reading StarGAN v2 checkpoints needs PyTorch, which is an optional extra of dss_jax: '
                  'install it with `pip install -e .[torch]` (CPU wheels are enough).')
+
+
+class CheckpointImportError(ValueError):
+  """The checkpoint and the config describe different networks, or the file is not a StarGAN v2 checkpoint."""
+
+
+class CheckpointFileNotFoundError(FileNotFoundError):
+  """No checkpoint file at the given path."""
+
+
+class TorchMissingError(ImportError):
+  """Reading the .ckpt files needs the optional torch extra."""
 
 
 def _expected_shapes(config):
@@ -112,7 +126,7 @@ class _Reader:
 
   def take(self, key):
     if key not in self.state:
-      raise ValueError(
+      raise CheckpointImportError(
           f"The checkpoint's '{self.name}' has no key '{key}', which the config needs. The checkpoint "
           'and the config describe different networks: check img_size, w_hpf and num_domains of the config '
           '(configs/afhq.py:stargan_v2 for the AFHQ release, configs/celeba_hq.py:stargan_v2 for CelebA-HQ).')
@@ -123,7 +137,7 @@ class _Reader:
     left = sorted(k for k in self.state if k not in self.used and not any(re.fullmatch(p, k) for p in ignored))
     if left:
       shown = ', '.join(f"'{k}'" for k in left[:8]) + (f' and {len(left) - 8} more' if len(left) > 8 else '')
-      raise ValueError(
+      raise CheckpointImportError(
           f"The checkpoint's '{self.name}' has keys the config has no place for: {shown}. The checkpoint is "
           'larger than the config (check img_size, w_hpf, num_domains), or it is not a StarGAN v2 checkpoint.')
 
@@ -139,7 +153,7 @@ def _fill(reader, our_name, expected, key_fn, special=None):
       key = key_fn(path)
       value = _to_ours(reader.take(key), shape)
     if value.shape != shape:
-      raise ValueError(
+      raise CheckpointImportError(
           f"Shape mismatch: the checkpoint's '{reader.name}' key '{key}' gives {value.shape} in our layout, but "
           f"the config's {our_name}/{'/'.join(path)} has {shape}. Check img_size, dim_in, max_conv_dim, "
           'style_dim, latent_dim and mapping_hidden of the config against the checkpoint.')
@@ -163,7 +177,7 @@ def _check_against_config(state_dicts, config):
   for name, state in state_dicts.items():
     k = _domain_count(name, state, config)
     if k is not None and k != config.num_domains:
-      raise ValueError(
+      raise CheckpointImportError(
           f"The checkpoint's '{name}' has {k} domains, but config.num_domains is {config.num_domains}. Use the "
           'config of the dataset the checkpoint was trained on (AFHQ: 3 domains, CelebA-HQ: 2), or override '
           f'--config.num_domains={k}.')
@@ -172,11 +186,11 @@ def _check_against_config(state_dicts, config):
     centre = float(np.asarray(generator['hpf.filter'], np.float64).reshape(-1, 3, 3)[0, 1, 1])
     w_hpf = 8.0 / centre  # The filter is [[-1,-1,-1],[-1,8,-1],[-1,-1,-1]] / w_hpf.
     if not np.isclose(w_hpf, config.w_hpf, rtol=1e-5):
-      raise ValueError(
+      raise CheckpointImportError(
           f"The checkpoint's generator was trained with w_hpf={w_hpf:g} (its 'hpf.filter' buffer), but "
           f'config.w_hpf is {config.w_hpf:g}. Use configs/celeba_hq.py (w_hpf 1) or override --config.w_hpf.')
   elif generator and config.w_hpf > 0:
-    raise ValueError(
+    raise CheckpointImportError(
         f"The checkpoint's generator has no 'hpf.filter' buffer, so it was trained with w_hpf=0, but config.w_hpf "
         f'is {config.w_hpf:g}. Use configs/afhq.py or override --config.w_hpf=0.')
 
@@ -195,7 +209,7 @@ def convert(state_dicts, config):
   """
   unknown = sorted(set(state_dicts) - set(NETWORKS) - set(IGNORED_NETWORKS))
   if unknown:
-    raise ValueError(f'Unknown networks {unknown} in the checkpoint; a StarGAN v2 checkpoint holds '
+    raise CheckpointImportError(f'Unknown networks {unknown} in the checkpoint; a StarGAN v2 checkpoint holds '
                      f'{sorted(NETWORKS)} (and fan).')
   if 'fan' in state_dicts:
     logging.info("Ignoring the checkpoint's 'fan' (FAN landmark network for the w_hpf masks): dss_jax does not "
@@ -255,13 +269,13 @@ def load_torch_checkpoint(path):
   try:
     import torch
   except ImportError as e:
-    raise ImportError(TORCH_MISSING) from e
+    raise TorchMissingError(TORCH_MISSING) from e
   try:
     raw = torch.load(path, map_location='cpu', weights_only=True)
   except FileNotFoundError as e:
-    raise FileNotFoundError(f'No checkpoint file at {path}.') from e
+    raise CheckpointFileNotFoundError(f'No checkpoint file at {path}.') from e
   if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
-    raise ValueError(f'{path} is not a StarGAN v2 checkpoint: expected a dict of state dicts, '
+    raise CheckpointImportError(f'{path} is not a StarGAN v2 checkpoint: expected a dict of state dicts, '
                      f'{{"generator": ..., "style_encoder": ...}}.')
   out = {}
   for name, state in raw.items():
@@ -284,7 +298,7 @@ def _require(converted, path, config):
   needed = ['generator', 'style_encoder'] + (['mapping'] if config.mapping == 'mlp' else [])
   missing = [n for n in needed if n not in converted]
   if missing:
-    raise ValueError(f'{path} has no {missing}: pass an official *_nets_ema.ckpt (or *_nets.ckpt) file.')
+    raise CheckpointImportError(f'{path} has no {missing}: pass an official *_nets_ema.ckpt (or *_nets.ckpt) file.')
 
 
 def import_to_workdir(config, ckpt, workdir, ckpt_nets=None):
@@ -310,7 +324,7 @@ def import_to_workdir(config, ckpt, workdir, ckpt_nets=None):
   workdir = os.path.abspath(workdir)
   mngr = checkpoint.manager(workdir, config.keep_checkpoints)
   if mngr.latest_step() is not None:
-    raise ValueError(f'{workdir} already holds checkpoints (step {mngr.latest_step()}); import into a fresh '
+    raise CheckpointImportError(f'{workdir} already holds checkpoints (step {mngr.latest_step()}); import into a fresh '
                      '--workdir so that no run is overwritten.')
   checkpoint.check_config(workdir, config)
 
@@ -345,7 +359,9 @@ def import_to_workdir(config, ckpt, workdir, ckpt_nets=None):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  import_to_workdir(FLAGS.config, FLAGS.ckpt, FLAGS.workdir, FLAGS.ckpt_nets)
+  console.import_tensorflow_quietly()  # No cuInit / oneDNN lines on a CPU machine.
+  with errors.sentences_not_tracebacks():  # A wrong config or file: its sentence, no traceback.
+    import_to_workdir(FLAGS.config, FLAGS.ckpt, FLAGS.workdir, FLAGS.ckpt_nets)
 
 
 if __name__ == '__main__':
@@ -357,5 +373,5 @@ if __name__ == '__main__':
   flags.DEFINE_string('ckpt_nets', None, 'Optional official *_nets.ckpt (trained G, F, E and the discriminator).')
   flags.DEFINE_string('workdir', None, 'Fresh dss_jax workdir to write the Orbax checkpoint into.')
   flags.mark_flags_as_required(['config', 'ckpt', 'workdir'])
-  logging.set_verbosity(logging.INFO)
+  console.setup_logging()  # INFO, without library chatter or repeated warnings.
   app.run(main)
