@@ -251,6 +251,39 @@ def interpolation_frames(translator, x_src, x_ref, y_ref, seed=0):
   return np.stack(frames)
 
 
+TRAVERSAL_VALUES = (-2.0, -1.0, 0.0, 1.0, 2.0)  # Standard deviations from the component's mean.
+
+
+def traversal_sheet(translator, x_src, domain, x_ref=None, values=TRAVERSAL_VALUES, n_src=2, max_components=8):
+  """Edits of one style component at a time (`Translator.traverse`), from x_ref[0]'s style (else the domain's
+  mean). Rows: the components ordered by effect (most first), each for n_src sources; columns: the source, then
+  the component at each value. DSS moves the component's z through the flow (the others stay fixed by
+  construction); StarGAN v2 has no inverse and moves its style code. -> (picture, components, effects)."""
+  base = {'reference': x_ref[:1]} if x_ref is not None and len(x_ref) else {}
+  sources = x_src[:n_src]
+  effects = translator.component_effects(sources, domain, **base)
+  order = [int(c) for c in np.argsort(effects)[::-1][:max_components]]
+  rows, row_labels = [], []
+  for c in order:
+    out = translator.traverse(sources, domain, c, values, **base)  # [V, n, H, W, 3]
+    rows.extend([sources[i], *out[:, i]] for i in range(len(sources)))
+    row_labels.extend(f'component {c}\neffect {effects[c]:.3f}' if i == 0 else '' for i in range(len(sources)))
+  space = 'z (flow)' if translator.is_flow else 'style code'
+  title = (f'{translator.domains[domain]}: one style component at a time, edited in {space}, from '
+           f'{"a reference" if base else "the mean"} style')
+  col_labels = ['source'] + [f'{v:+g} std' for v in values]
+  return imglib.labelled_grid(rows, col_labels, row_labels, title), order, effects
+
+
+def traversal_frames(translator, x_src, domain, component, x_ref=None, num=31):
+  """Frames [T, H', W', 3] uint8 of one component swept from -2 to +2 std (there and back), for the sources."""
+  base = {'reference': x_ref[:1]} if x_ref is not None and len(x_ref) else {}
+  sweep = np.concatenate([np.linspace(-2, 2, num), np.linspace(2, -2, num)[1:]])
+  out = translator.traverse(x_src, domain, component, sweep, **base)
+  return np.stack([imglib.labelled_grid([list(out[t])], title=f'component {component}: {sweep[t]:+.1f} std')
+                   for t in range(len(out))])
+
+
 def translate_one(translator, image_path, target, num, psis, out_dir, seed=0):
   """`--image`: one image to `target` (name/index; None = every domain) with `num` random styles per psi."""
   x = imglib.load_image(image_path, translator.config.img_size)[None]
@@ -272,8 +305,10 @@ def translate_one(translator, image_path, target, num, psis, out_dir, seed=0):
 
 
 def run(config, workdir, *, checkpoint=None, out_dir=None, src_dir=None, ref_dir=None, image=None, target=None,
-        num=8, psis=PSIS, max_images=8, seed=0, video=True, video_format=None, translator=None) -> dict:
-  """`--mode=sample`; returns {'out_dir', and what was written: 'reference', 'latent', 'truncation', 'video',
+        num=8, psis=PSIS, max_images=8, seed=0, video=True, video_format=None, translator=None, traversal=True,
+        traversal_values=TRAVERSAL_VALUES) -> dict:
+  """`--mode=sample`; returns {'out_dir', and what was written: 'reference', 'latent', 'truncation', 'traversal'
+  (a sheet per target domain, one row per style component, and a video per leading component), 'video',
   'images' (folder), or with `image`: 'translations'}.
 
   checkpoint: a step number, a checkpoint folder or another workdir (default: the latest in workdir).
@@ -313,6 +348,20 @@ def run(config, workdir, *, checkpoint=None, out_dir=None, src_dir=None, ref_dir
   if translator.is_flow:
     result['truncation'] = imglib.save_png(os.path.join(out_dir, 'reference_truncation.png'),
                                            truncation_grid(translator, x_src, x_ref, y_ref))
+  if traversal:
+    result['traversal'] = []
+    for u in targets:
+      refs = x_ref[y_ref == u]
+      picture, order, effects = traversal_sheet(translator, x_src, u, refs, traversal_values)
+      name = translator.domains[u]
+      result['traversal'].append(imglib.save_png(os.path.join(out_dir, f'traversal_{name}.png'), picture))
+      logging.info('%s: style components by effect %s (%s edits)', name,
+                   ', '.join(f'{c} ({effects[c]:.3f})' for c in order), 'z-space' if translator.is_flow else 'code')
+      if video:
+        for c in order[:3]:
+          frames = traversal_frames(translator, x_src[:4], u, c, refs)
+          result['traversal'].append(write_video(frames, os.path.join(out_dir, f'traversal_{name}_component{c}'),
+                                                 fmt=video_format))
   if video:
     frames = interpolation_frames(translator, x_src, x_ref, y_ref, seed)
     result['video'] = write_video(frames, os.path.join(out_dir, 'interpolation'), fmt=video_format)

@@ -52,6 +52,11 @@ def test_sample_from_the_val_split_writes_grids_video_and_images(translator, tmp
     assert gif_frames(result['video']) == 5 * 31 + 10  # 5 same-domain pairs x 31 frames, last frame held 10 times.
   assert len(os.listdir(os.path.join(result['images'], 'reference'))) == 10 * 4
   assert len(os.listdir(os.path.join(result['images'], 'latent'))) == 5 * 3 * 4 * 3
+  # Per domain: a traversal sheet (4 style components x 2 sources; source + 5 values) and 3 component videos.
+  sheets = [p for p in result['traversal'] if p.endswith('.png')]
+  assert len(sheets) == 5 and len(result['traversal']) == 5 * 4
+  assert os.path.basename(sheets[0]) == 'traversal_domain0.png'
+  assert_grid(sheets[0], 4 * 2, 1 + 5)
 
 
 def test_sample_from_folders_and_gif_writer(translator, tmp_path):
