@@ -35,7 +35,7 @@ CONFIGS = ['stargan_v2', 'stargan_v2_smooth', 'stargan_v2_uni', 'flow', 'flow_un
 CHUNK = 100  # Iterations per compiled call (steps must be a multiple).
 # (metric, header, higher is better)
 COLUMNS = [('mcc', 'MCC', True), ('latent_mcc', 'latent MCC', True), ('uni_gap', 'uni gap', False),
-           ('style_w1', 'style W1', False), ('latent_spread_min', 'spread min', True),
+           ('style_w1', 'style W1', False), ('spread_error', 'spread err', False),
            ('ref_spearman_min', 'ref rho min', True), ('content_r2', 'content R2', True),
            ('edit_purity', 'edit purity', True)]
 def make_config(config_name, setting, steps, overrides=()):
@@ -122,6 +122,8 @@ def load(out_dir, setting):
     for name in sorted(os.listdir(directory)):
       with open(os.path.join(directory, name)) as f:
         r = json.load(f)
+      # Latent outputs should vary as much as the data: mean |spread ratio - 1| over the factors (0 = right).
+      r['spread_error'] = sum(abs(v - 1) for v in r['latent_spread_factor']) / len(r['latent_spread_factor'])
       runs.setdefault(r['configuration'], {})[r['seed']] = r
   return runs
 
@@ -157,9 +159,10 @@ def table(out_dir, setting, baseline='stargan_v2'):
 
 def write_tables(out_dir, path):
   text = ['# Benchmark v2: vector data', '', 'Built by `scripts/vector_benchmark.py` from the JSON files in '
-          f'`{os.path.relpath(out_dir, os.path.dirname(path))}/`. Mean ± std over paired seeds; columns: '
-          'see `dss_jax/metrics/vector_eval.py`. "(stale)": a run trained by code older than the last change '
-          'of the training code, or from a dirty tree.', '']
+          f'`{os.path.relpath(out_dir, os.path.dirname(os.path.abspath(path)))}/`. Mean ± std over paired seeds; '
+          'columns: see `dss_jax/metrics/vector_eval.py` (spread err: mean over factors of |latent spread / '
+          'data spread - 1|). A row marked stale holds a run trained by other code than today\'s (or from a '
+          'dirty tree): scripts/provenance.py.', '']
   for setting in SETTINGS:
     if os.path.isdir(os.path.join(out_dir, setting)):
       text += [table(out_dir, setting), '']
