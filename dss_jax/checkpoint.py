@@ -33,7 +33,8 @@ def manager(workdir: str, keep: int = 3) -> ocp.CheckpointManager:
 def check_config(workdir: str, config) -> None:
   """Writes <workdir>/config.json on the first run; on later runs, checks that config's networks have the
   shapes of the workdir's (comparing abstract states). A workdir without any checkpoint yet takes the new
-  config: a run that stopped before saving must not lock its workdir."""
+  config: a run that stopped before saving must not lock its workdir. In a multi-process run every process
+  checks (all stop on a mismatch) and process 0 alone writes."""
   path = os.path.join(workdir, 'config.json')
   if os.path.exists(path) and _has_checkpoint(workdir):
     with open(path) as f:
@@ -44,6 +45,8 @@ def check_config(workdir: str, config) -> None:
       raise ConfigMismatchError(
           f'The checkpoints in {workdir} were written by another network configuration ({detail}). '
           'Use a fresh --workdir, or the config that wrote them.')
+    return
+  if jax.process_index() > 0:
     return
   os.makedirs(workdir, exist_ok=True)
   tmp = path + '.tmp'

@@ -131,8 +131,9 @@ def _tfds_builder(config):
   return builder
 
 
-def tfds_source(config, split, shard: bool = False) -> _Source:
-  """Encoded images and labels from the prepared `afhq` records (decoded later, in parallel)."""
+def tfds_source(config, split, shard: bool | tuple[int, int] = False) -> _Source:
+  """Encoded images and labels from the prepared `afhq` records (decoded later, in parallel). shard: read this
+  process's 1/process_count of the records (True), or that of (process, count)."""
   import tensorflow_datasets as tfds
 
   get_domains(config)
@@ -140,8 +141,9 @@ def tfds_source(config, split, shard: bool = False) -> _Source:
   if split not in builder.info.splits:
     raise DatasetNotFoundError(f"The prepared {builder.info.full_name} has no '{split}' split "
                                f'(it has {sorted(builder.info.splits)}): was val/ (or test/) missing from the archive?')
-  if shard and jax.process_count() > 1:
-    split = tfds.even_splits(split, n=jax.process_count(), drop_remainder=False)[jax.process_index()]
+  process, count = shard if isinstance(shard, tuple) else (jax.process_index(), jax.process_count())
+  if shard and count > 1:
+    split = tfds.even_splits(split, n=count, drop_remainder=False)[process]
 
   def dataset(seed):
     ds = builder.as_dataset(split=split, decoders={'image': tfds.decode.SkipDecoding()}, shuffle_files=seed is not None,
@@ -212,14 +214,21 @@ def _options():
   return options
 
 
-def create_train_iterator(config, seed: int) -> Iterator[dict[str, np.ndarray]]:
-  """Endless training batches for this process (see the module docstring for keys and transforms)."""
-  batch = config.batch_size // jax.process_count()
-  if batch < 1 or config.batch_size % jax.process_count():
+def create_train_iterator(config, seed: int, *, process: int | None = None,
+                          count: int | None = None) -> Iterator[dict[str, np.ndarray]]:
+  """Endless training batches for this process (see the module docstring for keys and transforms).
+
+  process, count: whose share to read (default: this process's, jax.process_index() of jax.process_count());
+  a test reads every process's share in one process to rebuild the global batches.
+  """
+  process = jax.process_index() if process is None else process
+  count = jax.process_count() if count is None else count
+  batch = config.batch_size // count
+  if batch < 1 or config.batch_size % count:
     raise ValueError(f'config.batch_size ({config.batch_size}) must be a positive multiple of the number of '
-                     f'processes ({jax.process_count()}).')
-  source = _source(config, 'train', shard=True)
-  k, process, count = source.num_domains, jax.process_index(), jax.process_count()
+                     f'processes ({count}).')
+  source = _source(config, 'train', shard=(process, count))
+  k = source.num_domains
   stream_seeds = np.random.default_rng([seed, process]).integers(0, 2**31 - 1, size=2 * k + 3)
   weights = [1.0 / k] * k  # domain-balanced, whatever the domain sizes
   src = tf.data.Dataset.sample_from_datasets(

@@ -23,7 +23,7 @@ from clu import metric_writers, periodic_actions
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from dss_jax import checkpoint, images, models
+from dss_jax import checkpoint, images, models, multihost
 from dss_jax import state as state_lib
 from dss_jax.state import TrainState, init_state
 from dss_jax.train_step import train_step, validate
@@ -167,8 +167,7 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
 
   workdir = os.path.abspath(workdir)
   validate(config)
-  if jax.process_index() == 0:
-    checkpoint.check_config(workdir, config)
+  checkpoint.check_config(workdir, config)  # On every process, so that all stop (process 0 writes config.json).
   nets = models.build(config)
   mesh = create_mesh()
   if config.batch_size % mesh.size:
@@ -195,12 +194,14 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
   in_memory = registry.get(config).train_iterator
   if train_iterator is None:
     # Seeded by the start step: a resumed run continues with fresh batches instead of replaying old ones.
-    make = in_memory or (lambda c, seed: input_pipeline.create_train_iterator(c, seed=seed))
+    make = ((lambda c, seed: multihost.process_rows(in_memory(c, seed))) if in_memory else
+            (lambda c, seed: input_pipeline.create_train_iterator(c, seed=seed)))
     train_iterator = make(config, config.seed + start)
     grid_batch = next(make(config, config.seed))
   else:
     grid_batch = next(train_iterator)
-  grid_batch = {k: v[:GRID_ROWS] for k, v in grid_batch.items()}
+  # The same rows on every process (jit's numpy arguments must agree across processes).
+  grid_batch = {k: v[:GRID_ROWS] for k, v in multihost.gather_rows(grid_batch).items()}
   names = _domain_names(config)
   grid_row_labels = [f'{names[s]}\nto {names[t]}' for s, t in zip(grid_batch['y_src'], grid_batch['y_trg'])]
   grid_z = jax.random.normal(jax.random.key(config.seed + 1), (len(grid_batch['y_trg']), nets.z_dim))
@@ -248,7 +249,8 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
         logging.info('Saving the checkpoint of step %d to %s.', done, checkpoint.checkpoint_dir(workdir))
       if config.eval_every and done % config.eval_every == 0:
         from dss_jax import evaluate  # The metrics (and their weights) are loaded only when asked for.
-        evaluate.run(config, workdir, model=state)
+        multihost.run_on_process_0('evaluate', lambda s: evaluate.run(config, workdir, model=multihost.local_copy(s)),
+                                   state)
   finally:
     mngr.wait_until_finished()  # A pending asynchronous save completes even when the run stops on an error.
   writer.flush()

@@ -150,6 +150,9 @@ def value_problem(current, value):
 def check_command(argv):
   """Every problem of one documented command, as sentences (empty: the command is fine)."""
   from configs import default
+  if argv[1] == 'scripts/launch_local.py' and '--' in argv:  # Its arguments after -- are dss_jax.main's.
+    split = argv.index('--')
+    return check_command(argv[:split]) + check_command(['python', '-m', 'dss_jax.main', *argv[split + 1:]])
   program = ' '.join(argv[:3] if argv[1] == '-m' else argv[:2])
   source = program_source(argv)
   if source is None:

@@ -1,0 +1,175 @@
+"""The multi-host path run for real: 2 processes x 1 CPU device through jax.distributed, started by
+scripts/launch_local.py, against 1 process with 2 devices fed the same global batches.
+
+The training comparison compiles the step in two processes and in this one (minutes on a loaded 2-core
+machine, about 2 on a free laptop): it runs when DSS_TEST_MULTIPROCESS=1. The launcher's own behaviour
+(all processes stopped when one dies) runs always, in a second.
+"""
+
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import jax
+import numpy as np
+import pytest
+from conftest import REPO, tiny_config
+from flax import serialization
+
+from dss_jax import checkpoint, multihost, train
+from dss_jax import state as state_lib
+
+LAUNCHER = REPO / 'scripts' / 'launch_local.py'
+RUN_TRAINING = os.environ.get('DSS_TEST_MULTIPROCESS') == '1'
+
+
+def _config_flags(config) -> list[str]:
+  """--config.<key>=<value> for every key where `config` differs from configs/synthetic.py."""
+  from configs import synthetic
+
+  def flat(c, prefix=''):
+    out = {}
+    for k, v in c.items():
+      out.update(flat(v, f'{prefix}{k}.') if hasattr(v, 'items') else {f'{prefix}{k}': v})
+    return out
+
+  base = flat(synthetic.get_config())
+  return [f'--config.{k}={v}' for k, v in flat(config).items() if base.get(k) != v]
+
+
+def _worker_env() -> dict:
+  """This process's environment for the workers, less the fake second device (each has one CPU device),
+  with the tests' compilation cache."""
+  env = dict(os.environ)
+  flags = [f for f in env.get('XLA_FLAGS', '').split() if not f.startswith('--xla_force_host_platform_device_count')]
+  env['XLA_FLAGS'] = ' '.join(flags)
+  env['JAX_COMPILATION_CACHE_DIR'] = os.path.join(tempfile.gettempdir(), 'dss_jax_test_jit_cache')
+  env['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0.5'
+  env['TF_CPP_MIN_LOG_LEVEL'] = '2'
+  return env
+
+
+def _launch(args, num_processes=2, env=None, timeout=1200):
+  return subprocess.run([sys.executable, str(LAUNCHER), f'--num_processes={num_processes}', '--', *args],
+                        cwd=REPO, env=env or _worker_env(), capture_output=True, text=True, timeout=timeout)
+
+
+# ------------------------------------------------------------------------------------------ the launcher
+
+def test_the_launcher_stops_every_process_when_one_dies(tmp_path):
+  """Process 1 fails at once, process 0 would wait for it forever: the launcher stops process 0 and exits
+  with process 1's status, showing the end of its log."""
+  (tmp_path / 'dying_worker.py').write_text(textwrap.dedent(f'''
+      import os, sys, time
+      process = int([a for a in sys.argv if a.startswith('--process_id=')][0].split('=')[1])
+      open(os.path.join({str(tmp_path)!r}, f'pid_{{process}}'), 'w').write(str(os.getpid()))
+      if process == 1:
+        time.sleep(1)
+        sys.exit('error: process 1 has no data')
+      time.sleep(600)
+  '''))
+  env = dict(os.environ, PYTHONPATH=str(tmp_path))
+  t0 = time.time()
+  result = subprocess.run([sys.executable, str(LAUNCHER), '-n', '2', '--module=dying_worker', f'--log_dir={tmp_path}',
+                           '--', '--workdir=unused'], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+  assert result.returncode == 1, result.stdout + result.stderr
+  assert time.time() - t0 < 30
+  assert 'error: process 1 has no data' in result.stdout
+  assert 'Process 1 exited with status 1 (1 other process was stopped)' in result.stdout
+  with pytest.raises(ProcessLookupError):  # Process 0 is gone.
+    os.kill(int((tmp_path / 'pid_0').read_text()), 0)
+  assert (tmp_path / 'process_0.log').exists() and (tmp_path / 'process_1.log').exists()
+
+
+def test_process_rows_split_each_global_batch_in_process_order():
+  batches = [{'x': np.arange(8).reshape(4, 2), 'y': np.arange(4)}] * 2
+  parts = [list(multihost.process_rows(iter(batches), process=p, count=2)) for p in range(2)]
+  for step in range(2):
+    np.testing.assert_array_equal(np.concatenate([parts[p][step]['y'] for p in range(2)]), np.arange(4))
+    np.testing.assert_array_equal(parts[1][step]['x'], [[4, 5], [6, 7]])
+  assert list(multihost.process_rows(iter(batches), process=0, count=1)) == batches
+
+
+# ------------------------------------------------------------------------------------------ training
+
+def _global_batches(config, seed):
+  """The global batches of a 2-process run: process 0's rows of input_pipeline's iterator, then process 1's."""
+  from dss_jax import input_pipeline
+  shares = [input_pipeline.create_train_iterator(config, seed, process=p, count=2) for p in range(2)]
+  for parts in zip(*shares):
+    yield {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+
+
+def _train_here(config, workdir, start):
+  """train_and_evaluate in this process (1 process, 2 devices) on the 2-process run's global batches; as the
+  main loop does, a resumed run's batches are seeded by its start step (the first batch is the grid's)."""
+  batches = _global_batches(config, config.seed + start)
+  first = next(batches)
+  return train.train_and_evaluate(config, str(workdir), train_iterator=itertools.chain([first, first], batches))
+
+
+def _restore(config, workdir, step):
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
+                          state_lib.abstract_state(config))
+  return checkpoint.restore(checkpoint.manager(str(workdir)), abstract, step)
+
+
+def _assert_same_state(a, b):
+  a, b = (jax.device_get(serialization.to_state_dict(s)) for s in (a, b))
+  leaves_a = jax.tree_util.tree_flatten_with_path(a)[0]
+  leaves_b = jax.tree.leaves(b)
+  assert len(leaves_a) == len(leaves_b)
+  for (path, x), y in zip(leaves_a, leaves_b):
+    np.testing.assert_allclose(np.asarray(x, np.float64), np.asarray(y, np.float64), rtol=1e-5, atol=1e-6,
+                               err_msg=jax.tree_util.keystr(path))
+
+
+@pytest.fixture(scope='module')
+def two_process_run(tmp_path_factory):
+  """2 processes train 2 steps and stop; a copy of that workdir is kept; 2 processes resume it to step 4."""
+  if not RUN_TRAINING:
+    pytest.skip('DSS_TEST_MULTIPROCESS=1 runs the 2-process training (minutes of compilation).')
+  root = tmp_path_factory.mktemp('multiprocess')
+  workdir = root / 'two_processes'
+  args = ['--config=configs/synthetic.py', f'--workdir={workdir}', *_config_flags(tiny_config()),
+          '--eval_after_train=false']
+  first = _launch([*args, '--config.total_iters=2'])
+  assert first.returncode == 0, first.stdout + first.stderr
+  at_step_2 = root / 'two_processes_at_step_2'
+  shutil.copytree(workdir, at_step_2, ignore=shutil.ignore_patterns('logs', 'events.*', 'samples'))
+  second = _launch([*args, '--config.total_iters=4'])
+  assert second.returncode == 0, second.stdout + second.stderr
+  return workdir, at_step_2, first.stdout + second.stdout
+
+
+def test_two_processes_train_as_one_process_with_two_devices(two_process_run, tmp_path):
+  workdir, _, _ = two_process_run
+  config = tiny_config()
+  config.total_iters = 2
+  here = _train_here(config, tmp_path / 'one_process', start=0)
+  _assert_same_state(here, _restore(config, workdir, 2))
+
+
+def test_a_two_process_run_resumes_in_one_process(two_process_run):
+  """The 2-process checkpoint of step 2, resumed here (1 process), ends where the 2 processes' resume ended."""
+  workdir, at_step_2, _ = two_process_run
+  config = tiny_config()
+  here = _train_here(config, at_step_2, start=2)
+  assert int(here.step) == 4
+  _assert_same_state(here, _restore(config, workdir, 4))
+
+
+def test_process_0_alone_writes_the_logs_grids_and_events(two_process_run):
+  workdir, _, console = two_process_run
+  assert 'Resumed from the checkpoint of step 2' in console and 'step 4/4' in console
+  logs = [workdir / 'logs' / f'process_{i}.log' for i in range(2)]
+  assert all('step 4/4' in log.read_text() for log in logs)
+  assert len(list(workdir.glob('events.out.tfevents.*'))) == 2  # One per run, by process 0.
+  assert sorted(p.name for p in (workdir / 'samples').iterdir()) == ['000002.png', '000004.png']
+  assert sorted(p.name for p in (workdir / 'checkpoints').iterdir()) == ['2', '4']
