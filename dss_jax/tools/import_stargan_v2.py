@@ -18,7 +18,7 @@ InstanceNorm weight -> `scale`; the K style-encoder heads Linear(C -> S) -> one 
 (heads concatenated along the output axis); D's final conv1x1(C -> K) on a 1x1 map -> Dense(C -> K).
 Dropped: the generator's `hpf.filter` buffer (fixed, recomputed from config.w_hpf and checked
 against it) and, when w_hpf > 0, the decoder 1x1 shortcut convs that the reference creates but never
-uses; the FAN landmark network ('fan'), which dss_jax does not ship.
+uses; the FAN landmark network ('fan'), which dss_jax.tools.import_fan converts into config.fan_path.
 """
 
 import math
@@ -212,8 +212,9 @@ def convert(state_dicts, config):
     raise CheckpointImportError(f'Unknown networks {unknown} in the checkpoint; a StarGAN v2 checkpoint holds '
                      f'{sorted(NETWORKS)} (and fan).')
   if 'fan' in state_dicts:
-    logging.info("Ignoring the checkpoint's 'fan' (FAN landmark network for the w_hpf masks): dss_jax does not "
-                 'ship it; pass masks to Generator.decode yourself, or run without them.')
+    logging.info("Ignoring the checkpoint's 'fan' (FAN landmark network for the w_hpf masks) here: convert it with "
+                 'python -m dss_jax.tools.import_fan --ckpt=<this file> --out=checkpoints/fan.npz and set '
+                 '--config.fan_path=checkpoints/fan.npz.')
   state_dicts = {k: v for k, v in state_dicts.items() if k in NETWORKS}
   if config.mapping == 'flow' and 'mapping_network' in state_dicts:
     logging.info('config.mapping is "flow": skipping the official mapping network (an MLP); the DSS flow '
