@@ -217,10 +217,13 @@ def test_extensions_train_the_flow_on_the_reference_codes(config, nets):
   # The flow's non-saturating unification term pushes D_s's logits on latent codes down (towards 'reference').
   assert jax.grad(losses.unification_flow)(jnp.array([0.3]))[0] > 0
 
+  # The options are checked once, when a run is built (train_and_evaluate calls validate), not inside the step.
   for key, value in (('lambda_flow_nll', 1.0), ('sty_space', 'z')):
     mlp = tiny_config('stargan_v2')
     mlp[key] = value
     with pytest.raises(ValueError, match='needs the flow mapping'):
-      jax.eval_shape(functools.partial(train_step.train_step, config=mlp, nets=models.build(mlp)),
-                     jax.eval_shape(functools.partial(init_state, mlp, models.build(mlp), jax.random.key(0))),
-                     _batch(mlp), jax.random.key(1))
+      train_step.validate(mlp)
+  bad = tiny_config()
+  bad.uni_target = 'flow'
+  with pytest.raises(ValueError, match=r"config.uni_target must be one of \('encoder', 'both'\)"):
+    train.train_and_evaluate(bad, '/nonexistent/never/written')
