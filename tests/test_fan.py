@@ -290,8 +290,7 @@ def test_generator_with_fan_masks_matches_pytorch(fan_pair, tmp_path):
   with config.unlocked():
     config.fan_path = npz
   nets = models.build(config)
-  if getattr(nets, 'fan', None) is None:
-    pytest.skip('models.build does not wire config.fan_path yet')
+  assert nets.fan is not None, 'models.build must wire config.fan_path into Networks'
   np.testing.assert_allclose(np.asarray(jax.jit(nets.generate)(params, x, s)), want, **TOL)
   content, cache = nets.encode_content(params, x)
   np.testing.assert_allclose(np.asarray(nets.decode(params, content, s, cache)), want, **TOL)
