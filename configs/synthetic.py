@@ -28,11 +28,10 @@ def get_config(arg=''):
   config.total_iters = 2_000
   config.ds_iter = 2_000
   config.lambda_ds = 1.0
-  # DSS as METHOD.md writes it. At style_dim = n = 2, add --config.style_dim=2
-  # --config.lambda_flow_nll=1 (an extension: the flow also fits the reference codes by maximum
-  # likelihood), which stops the flow's collapse there; at this config's style_dim 16 it lowered MCC
-  # (README "Results", docs/experiments.md).
-  # Short CPU runs want a higher learning rate and a faster EMA (docs/BENCHMARK_NOTES.md).
+  # DSS as METHOD.md writes it. Its latent path collapses on this data; no recipe tried so far avoids that
+  # at this config's style_dim 16 (docs/results.md: the flow NLL helps at style_dim = n = 2 only, and
+  # uni_target='both', the best DSS on the vector benchmark, collapses here too). Watch style/latent_spread.
+  # Short CPU runs want a higher learning rate and a faster EMA (the project's CPU benchmark notes).
   config.lr = 3e-4
   config.f_lr = 1e-4
   config.ema_decay = 0.99
