@@ -145,7 +145,7 @@ class Translator:
     self.step = step
     self.batch_size = int(batch_size or config.get('val_batch_size', 32))
     self._fns = _jitted(self.nets)
-    self._s_avg = {}
+    self._s_stats = {}
 
   # ------------------------------------------------------------------ constructors
 
@@ -269,11 +269,7 @@ class Translator:
 
   def mean_style(self, domain) -> np.ndarray:
     """The MLP mapping's s_avg of a domain: mean of F(z, u) over 10,000 z (seeded), cached. [style_dim]."""
-    k = self.domain_index(domain)
-    if k not in self._s_avg:
-      z = self.sample_z(S_AVG_SAMPLES, seed=12345)
-      self._s_avg[k] = self.style_from_z(z, k).mean(0)
-    return self._s_avg[k]
+    return self._component_stats(domain)[0]
 
   def latent_style(self, z, domain, psi: float = 1.0) -> np.ndarray:
     """Latent-guided style codes at truncation psi: z [B, z_dim] -> [B, style_dim]; the one truncation rule
@@ -362,9 +358,13 @@ class Translator:
     return np.stack([self.mean_style(k) for k in y]), y
 
   def _component_stats(self, domain):
-    """(mean, std) of each style component over F(z, u) (10,000 seeded z): the units of a code-space edit."""
-    s = self.style_from_z(self.sample_z(S_AVG_SAMPLES, seed=12345), self.domain_index(domain))
-    return s.mean(0), s.std(0)
+    """(mean, std) of each style component over F(z, u) (10,000 seeded z), cached per domain: s_avg of the
+    truncation trick and the units of a code-space edit."""
+    k = self.domain_index(domain)
+    if k not in self._s_stats:
+      s = self.style_from_z(self.sample_z(S_AVG_SAMPLES, seed=12345), k)
+      self._s_stats[k] = (s.mean(0), s.std(0))
+    return self._s_stats[k]
 
   def traverse_styles(self, domain, component: int, values, *, reference=None, z=None, style=None, n: int = 1,
                       space: str | None = None) -> np.ndarray:
@@ -406,10 +406,11 @@ class Translator:
     base: reference= (one or one per image), z=, style= or nothing (the domain's mean), and space=.
     """
     x = self._images(images)
-    for key in ('reference', 'z', 'style'):
-      v = base.get(key)
-      if v is not None and len(np.atleast_2d(v) if key != 'reference' else self._images(v)) == 1 and len(x) > 1:
-        base[key] = np.repeat(self._images(v) if key == 'reference' else np.atleast_2d(v), len(x), axis=0)
+    for key in ('reference', 'z', 'style'):  # One starting style for all images: repeat it.
+      if base.get(key) is None:
+        continue
+      v = self._images(base[key], 'reference images') if key == 'reference' else np.atleast_2d(base[key])
+      base[key] = np.repeat(v, len(x), axis=0) if len(v) == 1 and len(x) > 1 else v
     styles = self.traverse_styles(domain, component, values, n=len(x), **base)
     out = self.generate(np.tile(x, (len(styles),) + (1,) * (x.ndim - 1)), styles.reshape(-1, self.style_dim))
     return out.reshape((len(styles),) + x.shape)
