@@ -254,12 +254,17 @@ def interpolation_frames(translator, x_src, x_ref, y_ref, seed=0):
 TRAVERSAL_VALUES = (-2.0, -1.0, 0.0, 1.0, 2.0)  # Standard deviations from the component's mean.
 
 
+def _first_reference(x_ref) -> dict:
+  """A traversal's starting style: the first reference's, or (no reference) the domain's mean."""
+  return {'reference': x_ref[:1]} if x_ref is not None and len(x_ref) else {}
+
+
 def traversal_sheet(translator, x_src, domain, x_ref=None, values=TRAVERSAL_VALUES, n_src=2, max_components=8):
   """Edits of one style component at a time (`Translator.traverse`), from x_ref[0]'s style (else the domain's
   mean). Rows: the components ordered by effect (most first), each for n_src sources; columns: the source, then
   the component at each value. DSS moves the component's z through the flow (the others stay fixed by
   construction); StarGAN v2 has no inverse and moves its style code. -> (picture, components, effects)."""
-  base = {'reference': x_ref[:1]} if x_ref is not None and len(x_ref) else {}
+  base = _first_reference(x_ref)
   sources = x_src[:n_src]
   effects = translator.component_effects(sources, domain, **base)
   order = [int(c) for c in np.argsort(effects)[::-1][:max_components]]
@@ -277,7 +282,7 @@ def traversal_sheet(translator, x_src, domain, x_ref=None, values=TRAVERSAL_VALU
 
 def traversal_frames(translator, x_src, domain, component, x_ref=None, num=31):
   """Frames [T, H', W', 3] uint8 of one component swept from -2 to +2 std (there and back), for the sources."""
-  base = {'reference': x_ref[:1]} if x_ref is not None and len(x_ref) else {}
+  base = _first_reference(x_ref)
   sweep = np.concatenate([np.linspace(-2, 2, num), np.linspace(2, -2, num)[1:]])
   out = translator.traverse(x_src, domain, component, sweep, **base)
   return np.stack([imglib.labelled_grid([list(out[t])], title=f'component {component}: {sweep[t]:+.1f} std')

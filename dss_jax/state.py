@@ -116,7 +116,8 @@ def serialization_view(state: TrainState) -> dict:
 def mismatch(saved_config, config) -> list[str] | None:
   """None when a state written under saved_config restores into config's networks; else the config keys
   whose values differ and change the state's shapes (each tested alone), e.g. ['style_dim']."""
-  if _shapes(saved_config) == _shapes(config):
+  target = _shapes(config)
+  if _shapes(saved_config) == target:
     return None
   saved, current = flat_config(saved_config), flat_config(config)
   culprits = []
@@ -127,7 +128,7 @@ def mismatch(saved_config, config) -> list[str] | None:
     with probe.unlocked():
       _set(probe, key, saved.get(key))
     try:
-      if _shapes(probe) != _shapes(config):
+      if _shapes(probe) != target:
         culprits.append(key)
     except (ValueError, TypeError, KeyError):  # A value the other config cannot build: it matters.
       culprits.append(key)

@@ -162,7 +162,8 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
   train_iterator: optional iterator of numpy batches (tests); by default the config's dataset.
   """
   from dss_jax.datasets import registry
-  if registry.get(config).train_iterator is None:
+  in_memory = registry.get(config).train_iterator  # Data made in memory (vector), or None: the tf.data pipeline.
+  if in_memory is None:
     from dss_jax import input_pipeline  # TensorFlow is imported only when data is needed.
 
   workdir = os.path.abspath(workdir)
@@ -191,7 +192,6 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
     writer.write_hparams({k: v for k, v in hparams.items() if isinstance(v, (int, float, str, bool))})
   step_fn = make_train_step(config, mesh, nets)
   sample_fn = jax.jit(functools.partial(translate_grid, nets=nets))
-  in_memory = registry.get(config).train_iterator
   if train_iterator is None:
     # Seeded by the start step: a resumed run continues with fresh batches instead of replaying old ones.
     make = ((lambda c, seed: multihost.process_rows(in_memory(c, seed))) if in_memory else
