@@ -7,8 +7,9 @@ Every image shows one anti-aliased object on a flat background.
 
 * Content factors (`CONTENT_NAMES`), the same distribution in every domain of `style_domains`:
   shape index in {0..4} (`SHAPES`: circle, square, triangle, cross, ring), centre x and y in
-  [0.3, 0.7] (fractions of the width), size in [0.11, 0.19] (object radius / width, so the object
-  spans about 22-38 % of the image), rotation in [0, 1) (a fraction of the shape's symmetry period,
+  [0.35, 0.65] (fractions of the width), size in [0.18, 0.28] (object radius / width, so the object
+  spans about 36-56 % of the image: large enough that a 32 px generator's shapes, sizes and rotations
+  differ by many pixels; `RENDER_VERSION` 2, before it 0.3-0.7 and 0.11-0.19), rotation in [0, 1) (a fraction of the shape's symmetry period,
   so every value is a distinct pose; circle and ring ignore it).
 * Style factors (`STYLE_NAMES[:n_style]`), each in (0, 1) with a smooth monotonic effect: object
   `hue` (red -> yellow -> green -> blue -> violet), `background` lightness (dark -> light) and, for
@@ -35,8 +36,10 @@ SHAPES = ('circle', 'square', 'triangle', 'cross', 'ring')
 VARIANTS = ('style_domains', 'species')
 
 # Ranges of the continuous content factors (uniform within them).
-POSITION_RANGE = (0.3, 0.7)
-SIZE_RANGE = (0.11, 0.19)
+POSITION_RANGE = (0.35, 0.65)
+SIZE_RANGE = (0.18, 0.28)
+# Bumped whenever the same factors render other pixels (cached oracles and stored TFDS records key on it).
+RENDER_VERSION = 2
 
 # Symmetry period of each shape, in radians (rotation 1.0 == one period == rotation 0.0).
 _PERIODS = np.array([2 * np.pi, np.pi / 2, 2 * np.pi / 3, np.pi / 2, 2 * np.pi], np.float32)

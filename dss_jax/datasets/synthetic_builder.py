@@ -27,7 +27,7 @@ class SyntheticConfig(tfds.core.BuilderConfig):
 
   def __init__(self, *, variant='style_domains', size=32, n_style=2, train_per_domain=2_000, test_per_domain=200,
                seed=0, **kwargs):
-    kwargs.setdefault('version', tfds.core.Version('1.0.0'))
+    kwargs.setdefault('version', tfds.core.Version(f'{synthetic.RENDER_VERSION}.0.0'))  # The renderer's.
     kwargs.setdefault('description', f'{variant}, {size} px, {n_style} style factors ({synthetic.num_domains(n_style)} '
                                      'domains).')
     super().__init__(**kwargs)

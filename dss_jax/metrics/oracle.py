@@ -183,7 +183,7 @@ def get_oracle(cache_dir, n_style=2, variant='style_domains', size=32, per_domai
   """
   from dss_jax.datasets import synthetic  # Only this entry point needs the dataset.
 
-  key = json.dumps([n_style, variant, size, per_domain, steps, seed])
+  key = json.dumps([n_style, variant, size, per_domain, steps, seed, synthetic.RENDER_VERSION])
   path = os.path.join(cache_dir, f'oracle_{variant}_n{n_style}_{hashlib.sha1(key.encode()).hexdigest()[:10]}.msgpack')
   if os.path.exists(path):
     return load_oracle(path)
