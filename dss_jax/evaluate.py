@@ -234,8 +234,47 @@ def _latent_mcc(t, orc, sources, z, labels):
   return identifiability.mcc_per_domain(read, s, labels)
 
 
+def edit_purity(t: inference.Translator, orc, x, y, style, *, num_per_domain=40, seed=0) -> dict:
+  """Edit purity of the style components (the editing feature's metric), read by the oracle.
+
+  Per target domain u: num_per_domain sources (any domain) and references of u; each style component is moved
+  to -1 and +1 standard deviations of its distribution from the reference's style (`Translator.traverse`:
+  DSS in z through the flow, StarGAN v2 in the code), and the oracle reads every true factor of both outputs.
+  With |ds| the change of each true style factor (in units of its real per-domain std):
+    purity         sum of max_i |ds_i| over sum of sum_i |ds_i| (over every edit: large edits weigh more, a
+                   component that changes nothing weighs nothing); 1 = one factor moves alone, and a
+                   random direction in the true style space gives `purity_random_direction`.
+    content_drift  the content change the oracle reads (x, y and size in units of their range, + 1 when the
+                   shape flips) over the style change, summed the same way; 0 = content untouched.
+    component_effect  mean sum_i |ds_i| of each component's edit (which components matter).
+  """
+  from dss_jax.datasets import synthetic
+  rng = np.random.default_rng(3000 + seed)
+  k = t.config.num_domains
+  spans = np.array([synthetic.POSITION_RANGE[1] - synthetic.POSITION_RANGE[0]] * 2
+                   + [synthetic.SIZE_RANGE[1] - synthetic.SIZE_RANGE[0]])
+  largest = total = content = 0.0
+  effect = np.zeros(t.style_dim)
+  for u in range(k):
+    std = np.maximum(style[y == u].std(0), 1e-6)
+    src = x[rng.integers(0, len(x), num_per_domain)]
+    ref = x[rng.choice(np.nonzero(y == u)[0], num_per_domain)]
+    for c in range(t.style_dim):
+      out = np.clip(t.traverse(src, u, c, [-1.0, 1.0], reference=ref), -1.0, 1.0)
+      r0, r1 = oracle.oracle_predict(orc, out[0]), oracle.oracle_predict(orc, out[1])
+      ds = np.abs(r1['style'] - r0['style']) / std  # [N, n]
+      dc = (np.abs(r1['content'][:, 1:4] - r0['content'][:, 1:4]) / spans).sum(-1) + (r1['shape'] != r0['shape'])
+      largest, total, content = largest + ds.max(-1).sum(), total + ds.sum(), content + dc.sum()
+      effect[c] += ds.sum(-1).mean() / k
+  direction = np.abs(rng.standard_normal((10_000, style.shape[1])))
+  return {'purity': float(largest / max(total, 1e-12)), 'content_drift': float(content / max(total, 1e-12)),
+          'component_effect': [float(v) for v in effect],
+          'purity_random_direction': float(direction.max(-1).sum() / direction.sum()),
+          'space': 'z' if t.is_flow else 'style', 'num_per_domain': num_per_domain}
+
+
 def evaluate_synthetic(config, model, workdir=None, *, seed=0, num_pairs=500, num_latent=500,
-                       num_latent_mcc=1000, oracle_per_domain=None, oracle_steps=None, oracle_dir=None,
+                       num_latent_mcc=1000, num_edit=40, oracle_per_domain=None, oracle_steps=None, oracle_dir=None,
                        dci_regressor='gbt', write=True) -> dict:
   """The identifiability benchmark on the synthetic test split (config.synthetic.test_per_domain per domain).
 
@@ -250,7 +289,8 @@ def evaluate_synthetic(config, model, workdir=None, *, seed=0, num_pairs=500, nu
   metrics_step<N>.json / .md.
   Returns the nested dict of metrics (keys: mcc, mcc_random_encoder, dci, dci_random_encoder,
   counterfactual, latent_quality, unification, smoothness, smoothness_random_encoder, latent_mcc,
-  latent_mcc_untrained, settings).
+  latent_mcc_untrained, edit, edit_untrained, settings). num_edit: sources per target domain of the edit-purity
+  metric (`edit_purity`; 0 skips it).
   """
   from dss_jax.datasets import synthetic
   if config.dataset != 'synthetic':
@@ -314,9 +354,13 @@ def evaluate_synthetic(config, model, workdir=None, *, seed=0, num_pairs=500, nu
   mcc_sources = x[lrng.integers(0, len(x), len(mcc_labels))]
   mcc_z = lrng.standard_normal((len(mcc_labels), t.z_dim)).astype(np.float32)
   out['latent_mcc'] = _latent_mcc(t, orc, mcc_sources, mcc_z, mcc_labels)
-  out['latent_mcc_untrained'] = _latent_mcc(_untrained(t, seed), orc, mcc_sources, mcc_z, mcc_labels)
+  untrained = _untrained(t, seed)
+  out['latent_mcc_untrained'] = _latent_mcc(untrained, orc, mcc_sources, mcc_z, mcc_labels)
+  if num_edit:  # Editing one style component: does it move one true factor alone?
+    out['edit'] = edit_purity(t, orc, x, y, style, num_per_domain=num_edit, seed=seed)
+    out['edit_untrained'] = edit_purity(untrained, orc, x, y, style, num_per_domain=num_edit, seed=seed)
   out['settings'] = {'test_images': len(x), 'num_pairs': num_pairs, 'num_latent': num_latent,
-                     'num_latent_mcc': len(mcc_labels),
+                     'num_latent_mcc': len(mcc_labels), 'num_edit': num_edit,
                      'oracle_per_domain': oracle_per_domain, 'oracle_steps': oracle_steps, 'seed': seed}
   if write and workdir:
     write_metrics(out, workdir)

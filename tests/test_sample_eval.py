@@ -136,7 +136,7 @@ def test_eval_synthetic_writes_json_and_markdown_with_every_metric(translator, t
     saved = json.load(f)
   for key in ('mcc', 'mcc_random_encoder', 'dci', 'dci_random_encoder', 'counterfactual', 'latent_quality',
               'unification', 'smoothness', 'smoothness_random_encoder', 'latent_mcc', 'latent_mcc_untrained',
-              'fid_lpips', 'settings'):
+              'edit', 'edit_untrained', 'fid_lpips', 'settings'):
     assert key in saved, key
   assert set(saved['latent_mcc']['per_domain']) == {'0', '1', '2', '3', '4'}
   assert saved['settings']['num_latent_mcc'] == 50
@@ -158,8 +158,9 @@ def test_eval_synthetic_writes_json_and_markdown_with_every_metric(translator, t
                  'counterfactual L1 object region', 'copy reference', 'flat reference background', 'IoU',
                  'Bayes ceiling', 'content correlation', 'style Wasserstein', 'unification gap: Fréchet',
                  'classifier accuracy', 'smoothness', 'latent MCC', 'untrained model', 'Skipped: FID needs',
-                 'Skipped: LPIPS needs'):
+                 'Skipped: LPIPS needs', 'edit purity', 'edit content drift'):
     assert needle in table, needle
+  assert saved['edit']['space'] == 'z' and len(saved['edit']['component_effect']) == tiny_config().style_dim
   assert metrics['mcc']['mean'] == pytest.approx(saved['mcc']['mean'])
 
 
@@ -185,6 +186,42 @@ def test_latent_mcc_reads_the_factors_back_from_generated_images(monkeypatch):
   c = np.cos(np.pi / 4)
   mixed = evaluate._latent_mcc(Painter(np.array([[c, -c], [c, c]])), None, None, z, labels)
   assert mixed['mean'] < 0.85
+
+
+def test_edit_purity_is_one_when_a_component_moves_one_factor_and_lower_when_it_mixes(monkeypatch):
+  """A translator whose component c paints the style along a fixed direction, read back by a stand-in oracle:
+  single-factor directions give purity 1 and no content drift; a 45-degree mix gives 0.5."""
+  import types
+
+  from dss_jax import evaluate
+  from dss_jax.metrics import oracle
+
+  class Painter:
+    style_dim, is_flow, config = 2, True, types.SimpleNamespace(num_domains=2)
+
+    def __init__(self, directions):
+      self.directions = np.asarray(directions, np.float64)
+
+    def traverse(self, src, u, c, values, reference=None):
+      s = np.asarray(values)[:, None, None] * self.directions[c][None, None, :] * 0.1  # [V, 1, n]
+      return np.broadcast_to(s[:, :, None, None, :], (len(values), len(src), 2, 2, 2)).copy()
+
+  def read(orc, images):
+    n = len(images)
+    return {'style': images[:, 0, 0, :], 'content': np.zeros((n, 5)), 'shape': np.zeros(n, int)}
+
+  monkeypatch.setattr(oracle, 'oracle_predict', read)
+  rng = np.random.default_rng(0)
+  x, y = np.zeros((40, 2, 2, 3)), np.repeat(np.arange(2), 20)
+  style = rng.uniform(0, 1, (40, 2))
+  pure = evaluate.edit_purity(Painter(np.eye(2)), None, x, y, style, num_per_domain=5)
+  assert pure['purity'] == pytest.approx(1.0) and pure['content_drift'] == 0.0
+  assert pure['component_effect'][0] > 0 and pure['component_effect'][1] > 0
+  c = np.sqrt(0.5)
+  mixed = evaluate.edit_purity(Painter([[c, c], [c, -c]]), None, x, y, np.tile([[0.2, 0.2], [0.4, 0.4]], (20, 1)),
+                               num_per_domain=5)
+  assert mixed['purity'] == pytest.approx(0.5)
+  assert 0.5 < pure['purity_random_direction'] < 1.0
 
 
 def test_fid_lpips_without_weights_logs_the_message(translator, caplog):

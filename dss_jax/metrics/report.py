@@ -173,6 +173,13 @@ def evaluation_table(metrics: dict) -> str:
   if 'latent_mcc' in metrics:
     row('latent MCC: F(z, u) components vs the style the oracle reads from G(x, F(z, u))',
         _f(metrics['latent_mcc']['mean']), f'untrained model {_f(metrics["latent_mcc_untrained"]["mean"])}')
+  if 'edit' in metrics:
+    e, eu = metrics['edit'], metrics['edit_untrained']
+    row(f'edit purity: +-1 std of one style component ({e["space"]} space), largest factor change over the sum',
+        _f(e['purity']), f'untrained model {_f(eu["purity"])}, a random direction {_f(e["purity_random_direction"])}'
+        ', 1 = one factor alone')
+    row('edit content drift: content change over style change (summed over the edits)', _f(e['content_drift']),
+        f'untrained model {_f(eu["content_drift"])}, 0 = content untouched')
   fl = metrics.get('fid_lpips', {})
   for mode in ('latent', 'reference'):
     for name in ('FID', 'LPIPS'):
