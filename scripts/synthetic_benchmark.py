@@ -1,23 +1,21 @@
-"""The synthetic identifiability benchmark: StarGAN v2 against DSS and its ablations, on a CPU.
+"""The synthetic identifiability benchmark on images: the main job against StarGAN v2 and the ablations.
 
   python scripts/synthetic_benchmark.py                       # every run that has no result yet
-  python scripts/synthetic_benchmark.py --configs=dss --style_dims=2 --seeds=0   # one run
+  python scripts/synthetic_benchmark.py --configs=dss --seeds=0   # one run
   python scripts/synthetic_benchmark.py --table_only          # rebuild docs/results/RESULTS.md and docs/results.md
   python scripts/synthetic_benchmark.py --reevaluate          # new metrics for finished runs, from their checkpoints
 
-Configurations (configs/synthetic.py, style_domains variant, 32 px, n = 2 style factors, K = 5):
+Configurations (configs/synthetic.py, style_domains variant, 32 px, n = 2 style factors, K = 5, the file's
+own recipe: style_dim = n, its length, its diversity schedule; each is one config argument):
+  main        configs/synthetic.py without an argument: the main job's DSS (sty_space='z', flow.affine_init=1)
   stargan_v2  the baseline (MLP mapping, lambda_uni = lambda_smooth = 0)
-  flow        DSS's flow mapping only (lambda_uni = lambda_smooth = 0)
-  flow_uni    flow + unification loss
-  dss         flow + unification + smoothness (full DSS)
-and experiments beyond METHOD.md, run only when named in --configs (docs/experiments.md):
-  dss_uni_both   full DSS, L_uni moves the flow as well as the style encoder
-  dss_flow_nll   full DSS, the flow also fits the reference codes E(x, u) by maximum likelihood
-  dss_sty_z      full DSS, L_sty compares F^-1(E(G(x, s)), u) with z (the flow's base space)
-each at style_dim = n (the theorem's setting) and at the config's default style_dim, with the same
-budget, widths and seeds. Each (configuration, style_dim, seed) run trains in its own workdir (a killed
-run resumes), is evaluated with `evaluate_synthetic`, and writes docs/results/<run>.json and a grid PNG
-as soon as it finishes; the table is rebuilt from whatever results are present.
+  dss         DSS as METHOD.md writes it (flow + unification + smoothness, L_sty in s-space, zero-init flow)
+and ablations, run only when named in --configs: dss_sty_z and dss_anchored (each one of the main job's two
+departures from METHOD.md alone), flow, flow_uni, stargan_v2_smooth, stargan_v2_uni, dss_uni_both,
+dss_flow_nll. Each (configuration, style_dim, seed) run trains in its own workdir (a killed run resumes), is
+evaluated with `evaluate_synthetic`, and writes docs/results/<run>.json (with the commit it was trained
+from) and a grid PNG as soon as it finishes; the table is rebuilt from whatever results are present. Seeds
+are paired: seed k fixes the initialisation, the data order and the noise of every configuration.
 """
 
 import argparse
@@ -35,34 +33,35 @@ sys.path.insert(0, REPO)
 
 # Each configuration is a config argument of configs/synthetic.py (configs/default.py VARIANTS), so any
 # row runs alone as `python -m dss_jax.main --config=configs/synthetic.py:<name>`.
-CONFIGS = ['stargan_v2', 'flow', 'flow_uni', 'dss']
+CONFIGS = ['main', 'stargan_v2', 'dss']
 # Ablations and experiments beyond METHOD.md, run only when named in --configs.
-EXPERIMENTS = ['stargan_v2_smooth', 'stargan_v2_uni', 'dss_uni_both', 'dss_flow_nll', 'dss_sty_z']
+EXPERIMENTS = ['dss_sty_z', 'dss_anchored', 'flow', 'flow_uni', 'stargan_v2_smooth', 'stargan_v2_uni', 'dss_uni_both',
+               'dss_flow_nll']
 ALL = CONFIGS + EXPERIMENTS
 # Columns of the results table: (flattened metric name, header).
-COLUMNS = [
+COLUMNS = [  # The main job's must-show figures first (the benchmark issue), then the identifiability metrics.
+    ('latent_quality/style_spread_ratio/0', 'latent spread hue'),
+    ('latent_quality/style_spread_ratio/1', 'latent spread bg'),
+    ('reference_style/spearman/0', 'ref rho hue'),
+    ('reference_style/spearman/1', 'ref rho bg'),
+    ('latent_quality/shape_accuracy', 'shape acc'),
+    ('latent_quality/content_corr/size', 'size r'),
+    ('latent_quality/rotation_agreement', 'rotation'),
+    ('latent_quality/style_wasserstein_mean', 'style W1'),
     ('mcc/mean', 'MCC'),
     ('mcc_random_encoder/mean', 'MCC untrained'),
-    ('dci/disentanglement', 'DCI D'),
-    ('dci_random_encoder/disentanglement', 'DCI D untrained'),
-    ('dci/completeness', 'DCI C'),
-    ('dci/informativeness', 'DCI I'),
-    ('counterfactual/model/l1', 'CF L1'),
-    ('counterfactual/model/l1_object', 'CF L1 obj'),
-    ('counterfactual/model/psnr_object', 'CF PSNR obj'),
-    ('counterfactual/model/iou', 'CF IoU'),
-    ('latent_quality/domain_accuracy', 'dom acc'),
-    ('latent_quality/content_corr/x', 'x r'),
-    ('latent_quality/content_corr/size', 'size r'),
-    ('latent_quality/shape_accuracy', 'shape acc'),
-    ('latent_quality/style_wasserstein_mean', 'style W1'),
-    ('unification/frechet_mean', 'uni FD'),
-    ('unification/frechet_relative_mean', 'uni FD rel'),
-    ('unification/accuracy_mean', 'uni acc'),
-    ('smoothness/mean', 'smooth'),
     ('latent_mcc/mean', 'latent MCC'),
     ('latent_mcc_untrained/mean', 'latent MCC untrained'),
-    ('wall_minutes', 'min'),
+    ('unification/accuracy_mean', 'uni acc'),
+    ('unification/frechet_relative_mean', 'uni FD rel'),
+    ('edit/purity', 'edit purity'),
+    ('edit_untrained/purity', 'edit purity untrained'),
+    ('dci/disentanglement', 'DCI D'),
+    ('counterfactual/model/l1_object', 'CF L1 obj'),
+    ('counterfactual/model/iou', 'CF IoU'),
+    ('latent_quality/domain_accuracy', 'dom acc'),
+    ('smoothness/mean', 'smooth'),
+    ('train_minutes', 'train min'),
 ]
 
 
@@ -71,22 +70,25 @@ def run_name(config_name, style_dim, seed):
 
 
 def make_config(config_name, style_dim, seed, steps):
+  """The configuration's config; style_dim and steps None keep the file's (n and its total_iters)."""
   from configs import synthetic
-  config = synthetic.get_config(config_name)
-  config.style_dim = style_dim
+  config = synthetic.get_config('' if config_name == 'main' else config_name)
+  if style_dim:
+    config.style_dim = style_dim
   config.seed = seed
-  config.total_iters = steps
-  config.ds_iter = steps
-  config.checkpoint_every = max(steps // 4, 1)
-  config.sample_every = steps
+  if steps:
+    config.total_iters = steps
+  config.checkpoint_every = max(config.total_iters // 4, 1)
+  config.sample_every = config.total_iters
   return config
 
 
 def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwargs):
   from dss_jax import evaluate, train
   from dss_jax.metrics import report
-  name = run_name(config_name, style_dim, seed)
   config = make_config(config_name, style_dim, seed, steps)
+  style_dim, steps = int(config.style_dim), int(config.total_iters)
+  name = run_name(config_name, style_dim, seed)
   workdir = os.path.join(workdir_root, name)
   print(f'[{time.strftime("%H:%M:%S")}] {name}: training {steps} steps in {workdir}', flush=True)
   t0 = time.time()
@@ -200,9 +202,9 @@ def _splice_results_page(table, path=None):
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--configs', default=','.join(CONFIGS), help=f'any of {", ".join(ALL)}')
-  parser.add_argument('--style_dims', default='2,16', help='2 = n (the theorem), 16 = configs/synthetic.py default')
-  parser.add_argument('--seeds', default='0,1')
-  parser.add_argument('--steps', type=int, default=1000)
+  parser.add_argument('--style_dims', default='', help="'' = the config's (n = 2, the theorem's setting); e.g. 2,16")
+  parser.add_argument('--seeds', default='0,1,2')
+  parser.add_argument('--steps', type=int, default=0, help="0 = the config's total_iters (the main job's length)")
   parser.add_argument('--workdir', default=os.path.join(REPO, 'runs', 'benchmark'))
   parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'results'))
   parser.add_argument('--num_pairs', type=int, default=500)
@@ -215,14 +217,15 @@ def main():
   if not args.table_only:
     eval_kwargs = dict(num_pairs=args.num_pairs, num_latent=args.num_latent)
     for seed in [int(s) for s in args.seeds.split(',')]:
-      for style_dim in [int(d) for d in args.style_dims.split(',')]:
+      for style_dim in [int(d) for d in args.style_dims.split(',') if d] or [None]:
         for config_name in args.configs.split(','):
           if config_name not in ALL:
             raise SystemExit(f'Unknown configuration {config_name!r}; choose from {", ".join(ALL)}.')
-          done = os.path.exists(os.path.join(args.out, run_name(config_name, style_dim, seed) + '.json'))
+          d = style_dim or int(make_config(config_name, None, seed, None).style_dim)
+          done = os.path.exists(os.path.join(args.out, run_name(config_name, d, seed) + '.json'))
           if args.reevaluate:
             if done:
-              reevaluate(config_name, style_dim, seed, args.workdir, args.out, eval_kwargs)
+              reevaluate(config_name, d, seed, args.workdir, args.out, eval_kwargs)
             continue
           if done:
             continue
