@@ -84,21 +84,25 @@ def make_config(config_name, style_dim, seed, steps):
 
 
 def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwargs):
-  from dss_jax import evaluate, train
+  from dss_jax import checkpoint, evaluate, train
   from dss_jax.metrics import report
   config = make_config(config_name, style_dim, seed, steps)
   style_dim, steps = int(config.style_dim), int(config.total_iters)
   name = run_name(config_name, style_dim, seed)
   workdir = os.path.join(workdir_root, name)
   print(f'[{time.strftime("%H:%M:%S")}] {name}: training {steps} steps in {workdir}', flush=True)
+  # A workdir that already holds the finished run (e.g. a link to README's main job) is evaluated, not retrained.
+  trained_before = (os.path.isdir(checkpoint.checkpoint_dir(workdir))
+                    and checkpoint.manager(workdir).latest_step() == steps)
   t0 = time.time()
   state = train.train_and_evaluate(config, workdir)
-  train_s = time.time() - t0
+  train_s = None if trained_before else time.time() - t0
   print(f'[{time.strftime("%H:%M:%S")}] {name}: evaluating', flush=True)
   metrics = evaluate.evaluate_synthetic(config, state, workdir, seed=seed,
                                         oracle_dir=os.path.join(workdir_root, 'oracle'), **eval_kwargs)
   metrics.update(configuration=config_name, style_dim=style_dim, seed=seed, steps=steps,
-                 train_minutes=train_s / 60, wall_minutes=(time.time() - t0) / 60,
+                 train_minutes=None if train_s is None else train_s / 60, wall_minutes=(time.time() - t0) / 60,
+                 trained_here=not trained_before,
                  machine=f'{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}',
                  **provenance.stamp(provenance.IMAGE))
   os.makedirs(os.path.join(out_dir, 'grids'), exist_ok=True)
