@@ -7,16 +7,12 @@
 Five domains (K = 2n+1 for n = 2 style factors: object hue and background lightness) that differ
 only in their style distributions. No download: the dataset is rendered on first use.
 
-Without an argument this trains the project's DSS, which departs from METHOD.md in two places (both
-measured in docs/results.md, "The main job"), because METHOD.md's DSS collapses its latent path here:
-  - L_sty compares codes in the flow's base space (sty_space='z'): |F^-1(E(G(x, s)), u) - z| has the same
-    units whatever the scale of s, so the flow gains nothing by shrinking its codes (in s-space, a narrower
-    latent distribution is an easier reconstruction target: that is the collapse);
-  - the flow starts with a random per-domain shift and log-scale (flow.affine_init=1), so its codes carry
-    their domain from step 0 as StarGAN v2's random heads do (METHOD.md's zero init gives s = z everywhere).
-Every argument (`:dss`, `:stargan_v2`, the ablations) shares the rest of this recipe: style_dim = n (the
-theorem's setting), a diversity weight that does not vanish within the run, a cycle weight raised for
-objects that cover a fraction of the image.
+Without an argument (or with `:dss`) this trains DSS as METHOD.md writes it. What makes it work here is the
+recipe every argument shares (docs/results.md, "The main job"; session 3's default collapsed its latent path):
+style_dim = n (the theorem's setting: one code component per true factor), a diversity weight that does not
+vanish within the run, and a cycle weight raised for objects that cover a fraction of the image. Two
+extensions tried as the default first (`sty_space='z'`, `flow.affine_init=1`) also removed the collapse but
+cost the source's shape: they are config keys, not the default.
 """
 
 from configs import default
@@ -55,7 +51,4 @@ def get_config(arg=''):
   config.checkpoint_every = 500
   config.eval_every = 0
   config.val_batch_size = 64
-  if not arg:  # The main job: DSS with the two departures from METHOD.md above.
-    config.sty_space = 'z'
-    config.flow.affine_init = 1.0
   return default.finalize(config, arg)
