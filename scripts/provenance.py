@@ -4,7 +4,10 @@ Each run's JSON records `commit` (HEAD when it trained) and `dirty` (whether the
 numbers had uncommitted changes then). A result is current when it was trained from a clean tree and those
 files are the same at its commit as at HEAD; otherwise the tables flag it as stale instead of mixing it
 with current rows. Each benchmark names its files: a change of the console output in the image training
-loop does not make a vector-data result stale, a change of the step does.
+loop does not make a vector-data result stale, a change of the step does. Config files are not hashed
+whole: a result that records the config it trained with (`config`, flattened) is current only while its
+configuration still builds that same config, so a new default in configs/synthetic.py stales the runs
+it changes and no other.
 """
 
 import hashlib
@@ -20,7 +23,7 @@ VECTOR = COMMON + ['dss_jax/models/vector.py', 'dss_jax/datasets/vector.py', 'ds
                    'configs/vector.py']  # (+ scripts/vector_benchmark.py's train_seeds loop: rerun after changing it)
 IMAGE = COMMON + ['dss_jax/models/generator.py', 'dss_jax/models/encoders.py', 'dss_jax/train.py',
                   'dss_jax/input_pipeline.py', 'dss_jax/datasets/synthetic.py', 'dss_jax/datasets/registry.py',
-                  'dss_jax/evaluate.py', 'dss_jax/metrics/oracle.py', 'configs/synthetic.py']
+                  'dss_jax/evaluate.py', 'dss_jax/metrics/oracle.py']  # + the run's own config (is_current).
 
 
 def _git(*args) -> str:
@@ -40,9 +43,12 @@ def _code_hash(commit: str, files) -> str:
   return h.hexdigest()
 
 
-def is_current(result: dict, files) -> bool:
-  """Whether a result was trained from a clean tree whose `files` are the same as at HEAD."""
+def is_current(result: dict, files, config_now=None) -> bool:
+  """Whether a result was trained from a clean tree whose `files` are the same as at HEAD and, with
+  config_now (the flattened config its configuration builds today), from that same config."""
   commit = result.get('commit')
   if result.get('dirty', True) or not commit:
+    return False
+  if config_now is not None and result.get('config') != config_now:
     return False
   return _code_hash(commit, files) == _code_hash('HEAD', files)

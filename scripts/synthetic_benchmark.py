@@ -84,7 +84,7 @@ def make_config(config_name, style_dim, seed, steps):
 
 
 def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwargs):
-  from dss_jax import checkpoint, evaluate, train
+  from dss_jax import checkpoint, evaluate, inference, train
   from dss_jax.metrics import report
   config = make_config(config_name, style_dim, seed, steps)
   style_dim, steps = int(config.style_dim), int(config.total_iters)
@@ -102,7 +102,7 @@ def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwa
                                         oracle_dir=os.path.join(workdir_root, 'oracle'), **eval_kwargs)
   metrics.update(configuration=config_name, style_dim=style_dim, seed=seed, steps=steps,
                  train_minutes=None if train_s is None else train_s / 60, wall_minutes=(time.time() - t0) / 60,
-                 trained_here=not trained_before,
+                 trained_here=not trained_before, config=_flat(inference.load_config(workdir)),  # What it trained.
                  machine=f'{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}',
                  **provenance.stamp(provenance.IMAGE))
   os.makedirs(os.path.join(out_dir, 'grids'), exist_ok=True)
@@ -141,8 +141,59 @@ def reevaluate(config_name, style_dim, seed, workdir_root, out_dir, eval_kwargs)
         f'latent MCC {metrics["latent_mcc"]["mean"]:.3f}', flush=True)
 
 
+# README's small table (<= 8 columns): (header, flattened metrics joined by ' / ' in one cell).
+SMALL_COLUMNS = [
+    ('latent spread hue / bg', ['latent_quality/style_spread_ratio/0', 'latent_quality/style_spread_ratio/1']),
+    ('ref rho hue / bg', ['reference_style/spearman/0', 'reference_style/spearman/1']),
+    ('shape / size r / rotation', ['latent_quality/shape_accuracy', 'latent_quality/content_corr/size',
+                                   'latent_quality/rotation_agreement']),
+    ('style W1', ['latent_quality/style_wasserstein_mean']),
+    ('latent MCC', ['latent_mcc/mean']),
+    ('MCC', ['mcc/mean']),
+]
+README_NAMES = {'main': '`configs/synthetic.py`'}  # Others: `:<configuration>`.
+
+
+# Keys that decide when to log, sample and save, never what is trained: not compared by provenance.
+_IO_KEYS = ('log_every', 'sample_every', 'checkpoint_every', 'keep_checkpoints', 'eval_every')
+
+
+def _flat(config):
+  """The config as the JSON stores it (flattened, JSON types, without _IO_KEYS), for provenance.is_current."""
+  from dss_jax import state as state_lib
+  flat = json.loads(json.dumps(state_lib.flat_config(config), default=str))
+  return {k: v for k, v in flat.items() if k not in _IO_KEYS}
+
+
+def _current(m):
+  """A result is current when its code is today's and its configuration still builds its config."""
+  now = _flat(make_config(m['configuration'], m['style_dim'], m['seed'], m['steps']))
+  return provenance.is_current(m, provenance.IMAGE, now)
+
+
+def _config_default(config_name):
+  config = make_config(config_name, None, 0, None)
+  return int(config.style_dim), int(config.total_iters)
+
+
+def small_table(runs):
+  """The small table of README: one row per configuration at the config's own style_dim and length, means
+  over the seeds present (the generated copy in RESULTS.md is what tests/test_docs.py checks README against)."""
+  import numpy as np
+
+  from dss_jax.metrics import report
+  lines = ['| configuration | seeds | ' + ' | '.join(h for h, _ in SMALL_COLUMNS) + ' |',
+           '|---|---|' + '---|' * len(SMALL_COLUMNS)]
+  for (c, _, _), ms in runs:
+    flat = [report.flatten(m) for m in ms]
+    cells = [' / '.join(f'{np.mean([f[k] for f in flat]):.{3 if h == "style W1" else 2}f}' for k in keys)
+             for h, keys in SMALL_COLUMNS]
+    lines.append(f'| {README_NAMES.get(c, f"`:{c}`")} | {len(ms)} | ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines)
+
+
 def build_table(out_dir):
-  """docs/results/RESULTS.md: configuration x metric, mean ± std over the seeds present."""
+  """docs/results/RESULTS.md: configuration x metric, mean ± std over the seeds present, and README's table."""
   from dss_jax.metrics import report
   runs = {}
   for file in sorted(os.listdir(out_dir)):
@@ -151,7 +202,7 @@ def build_table(out_dir):
         m = json.load(f)
       runs.setdefault((m['configuration'], m['style_dim'], m['steps']), []).append(m)
   order = list(ALL)
-  stale = lambda ms: '' if all(provenance.is_current(m, provenance.IMAGE) for m in ms) else ' (stale)'
+  stale = lambda ms: '' if all(_current(m) for m in ms) else ' (stale)'
   rows = {f'{c} (style_dim {d}, {s} steps){stale(ms)}': [{k: report.flatten(m).get(k) for k, _ in COLUMNS} for m in ms]
           for (c, d, s), ms in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][2], order.index(kv[0][0])))}
   rows = {r: [{k: v for k, v in m.items() if v is not None} for m in ms] for r, ms in rows.items()}
@@ -174,9 +225,13 @@ def build_table(out_dir):
     lines.append(f"Domain accuracy ceiling: Bayes {lq['bayes_domain_accuracy']:.3f}; the oracle on real test images "
                  f"{lq['oracle_real_domain_accuracy']:.3f}. Chance: shape 0.2.")
     table += '\n'.join(lines)
+  default = [(key, ms) for key, ms in sorted(runs.items(), key=lambda kv: order.index(kv[0][0]))
+             if key[1:] == _config_default(key[0]) and stale(ms) == '']
   text = ('# Synthetic benchmark results\n\nBuilt by `scripts/synthetic_benchmark.py` from the JSON files in this '
           f'folder. Machine(s): {", ".join(machines) or "none yet"}. Cells are mean ± std over seeds.\n\n'
-          + table + '\n')
+          + table + '\n\n## README\'s table\n\nThe current runs at each configuration\'s own style_dim and length, '
+          'means over seeds (README.md shows this table, checked by tests/test_docs.py):\n\n'
+          + small_table(default) + '\n')
   with open(os.path.join(out_dir, 'RESULTS.md'), 'w') as f:
     f.write(text)
   print(text)
