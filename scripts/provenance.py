@@ -30,9 +30,21 @@ def _git(*args) -> str:
   return subprocess.run(['git', *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
 
 
+def _cpu() -> str:
+  try:
+    with open('/proc/cpuinfo') as f:
+      return next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), 'unknown')
+  except OSError:
+    return 'unknown'
+
+
 def stamp(files) -> dict:
-  """{'commit', 'dirty'} of the tree now, for a result's JSON."""
-  return {'commit': _git('rev-parse', 'HEAD'), 'dirty': bool(_git('status', '--porcelain', '--', *files))}
+  """{'commit', 'dirty', 'cpu', 'jax'} of the tree and machine now, for a result's JSON. XLA's CPU code (so the
+  last digits of a result) depends on the processor, the thread count and the jax version, so a rerun on
+  another machine type matches to a tolerance, not bit for bit."""
+  import jax
+  return {'commit': _git('rev-parse', 'HEAD'), 'dirty': bool(_git('status', '--porcelain', '--', *files)),
+          'cpu': _cpu(), 'jax': jax.__version__}
 
 
 def _code_hash(commit: str, files) -> str:
