@@ -9,7 +9,8 @@ Every image shows one anti-aliased object on a flat background.
   shape index in {0..4} (`SHAPES`: circle, square, triangle, cross, ring), centre x and y in
   [0.35, 0.65] (fractions of the width), size in [0.18, 0.28] (object radius / width, so the object
   spans about 36-56 % of the image: large enough that a 32 px generator's shapes, sizes and rotations
-  differ by many pixels; `RENDER_VERSION` 2, before it 0.3-0.7 and 0.11-0.19), rotation in [0, 1) (a fraction of the shape's symmetry period,
+  differ by many pixels; `RENDER_VERSION` 2, before it 0.3-0.7 and 0.11-0.19), rotation in [0, 1)
+  (a fraction of the shape's symmetry period,
   so every value is a distinct pose; circle and ring ignore it).
 * Style factors (`STYLE_NAMES[:n_style]`), each in (0, 1) with a smooth monotonic effect: object
   `hue` (red -> yellow -> green -> blue -> violet), `background` lightness (dark -> light) and, for
