@@ -4,12 +4,14 @@ Each run's JSON records `commit` (HEAD when it trained) and `dirty` (whether the
 numbers had uncommitted changes then). A result is current when it was trained from a clean tree and those
 files are the same at its commit as at HEAD; otherwise the tables flag it as stale instead of mixing it
 with current rows. Each benchmark names its files: a change of the console output in the image training
-loop does not make a vector-data result stale, a change of the step does. Config files are not hashed
+loop does not make a vector-data result stale, a change of the step does; Python files are compared by
+their syntax trees without docstrings, so rewording documentation stales nothing. Config files are not hashed
 whole: a result that records the config it trained with (`config`, flattened) is current only while its
 configuration still builds that same config, so a new default in configs/synthetic.py stales the runs
 it changes and no other.
 """
 
+import ast
 import hashlib
 import os
 import subprocess
@@ -47,11 +49,30 @@ def stamp(files) -> dict:
           'cpu': _cpu(), 'jax': jax.__version__}
 
 
+def _code(path: str, source: bytes) -> bytes:
+  """What of a file decides results: for Python, its syntax tree without docstrings (comments are not in
+  it), so that rewording documentation does not stale a result; other files byte for byte."""
+  if not path.endswith('.py'):
+    return source
+  try:
+    tree = ast.parse(source)
+  except SyntaxError:
+    return source
+  for node in ast.walk(tree):
+    body = getattr(node, 'body', None)
+    if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+        and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)):
+      node.body = body[1:] or [ast.Pass()]
+  return ast.dump(tree).encode()
+
+
 def _code_hash(commit: str, files) -> str:
   h = hashlib.sha256()
   for path in files:
     h.update(path.encode())
-    h.update(subprocess.run(['git', 'show', f'{commit}:{path}'], cwd=REPO, capture_output=True).stdout)
+    source = subprocess.run(['git', 'show', f'{commit}:{path}'], cwd=REPO, capture_output=True).stdout
+    h.update(_code(path, source))
   return h.hexdigest()
 
 
