@@ -2,7 +2,6 @@
 
   python -m dss_jax.main --config=configs/synthetic.py --workdir=runs/demo
   python -m dss_jax.main --config=configs/synthetic.py:stargan_v2 --workdir=runs/demo_sg2
-  python -m dss_jax.main --config=configs/synthetic.py:dss --workdir=runs/demo_method   # METHOD.md's DSS
 
 Five domains (K = 2n+1 for n = 2 style factors: object hue and background lightness) that differ
 only in their style distributions. No download: the dataset is rendered on first use.

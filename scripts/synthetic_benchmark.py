@@ -7,15 +7,16 @@
 
 Configurations (configs/synthetic.py, style_domains variant, 32 px, n = 2 style factors, K = 5, the file's
 own recipe: style_dim = n, its length, its diversity schedule; each is one config argument):
-  main        configs/synthetic.py without an argument: the main job's DSS (sty_space='z', flow.affine_init=1)
+  main        configs/synthetic.py without an argument: README's main job (METHOD.md's DSS; link its finished
+              workdir as <workdir>/main_sd2_seed<seed> to evaluate it instead of training it again)
   stargan_v2  the baseline (MLP mapping, lambda_uni = lambda_smooth = 0)
-  dss         DSS as METHOD.md writes it (flow + unification + smoothness, L_sty in s-space, zero-init flow)
-and ablations, run only when named in --configs: dss_sty_z and dss_anchored (each one of the main job's two
-departures from METHOD.md alone), flow, flow_uni, stargan_v2_smooth, stargan_v2_uni, dss_uni_both,
-dss_flow_nll. Each (configuration, style_dim, seed) run trains in its own workdir (a killed run resumes), is
-evaluated with `evaluate_synthetic`, and writes docs/results/<run>.json (with the commit it was trained
-from) and a grid PNG as soon as it finishes; the table is rebuilt from whatever results are present. Seeds
-are paired: seed k fixes the initialisation, the data order and the noise of every configuration.
+  dss         DSS as METHOD.md writes it (the same config as main, trained here)
+and ablations and extensions, run only when named in --configs: dss_sty_z, dss_anchored, flow, flow_uni,
+stargan_v2_smooth, stargan_v2_uni, dss_uni_both, dss_flow_nll. Each (configuration, style_dim, seed) run
+trains in its own workdir (a killed run resumes), is evaluated with `evaluate_synthetic`, and writes
+docs/results/<run>.json (with the commit and config it was trained with) and a grid PNG as soon as it
+finishes; the table is rebuilt from whatever results are present. Seeds are paired: seed k fixes the
+initialisation, the data order and the noise of every configuration.
 """
 
 import argparse
@@ -202,8 +203,10 @@ def build_table(out_dir):
         m = json.load(f)
       runs.setdefault((m['configuration'], m['style_dim'], m['steps']), []).append(m)
   order = list(ALL)
-  stale = lambda ms: '' if all(_current(m) for m in ms) else ' (stale)'
-  rows = {f'{c} (style_dim {d}, {s} steps){stale(ms)}': [{k: report.flatten(m).get(k) for k, _ in COLUMNS} for m in ms]
+  # Once per row: each check rebuilds the run's config and hashes the training code at two commits.
+  stale = {key: '' if all(_current(m) for m in ms) else ' (stale)' for key, ms in runs.items()}
+  rows = {f'{c} (style_dim {d}, {s} steps){stale[(c, d, s)]}': [{k: report.flatten(m).get(k) for k, _ in COLUMNS}
+                                                                 for m in ms]
           for (c, d, s), ms in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][2], order.index(kv[0][0])))}
   rows = {r: [{k: v for k, v in m.items() if v is not None} for m in ms] for r, ms in rows.items()}
   table = report.markdown_table(rows, [k for k, _ in COLUMNS])
@@ -226,7 +229,7 @@ def build_table(out_dir):
                  f"{lq['oracle_real_domain_accuracy']:.3f}. Chance: shape 0.2.")
     table += '\n'.join(lines)
   default = [(key, ms) for key, ms in sorted(runs.items(), key=lambda kv: order.index(kv[0][0]))
-             if key[1:] == _config_default(key[0]) and stale(ms) == '']
+             if key[1:] == _config_default(key[0]) and not stale[key]]
   text = ('# Synthetic benchmark results\n\nBuilt by `scripts/synthetic_benchmark.py` from the JSON files in this '
           f'folder. Machine(s): {", ".join(machines) or "none yet"}. Cells are mean ± std over seeds.\n\n'
           + table + '\n\n## README\'s table\n\nThe current runs at each configuration\'s own style_dim and length, '

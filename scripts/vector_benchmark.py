@@ -31,8 +31,8 @@ sys.path.insert(0, REPO)
 SETTINGS = {'main': dict(variant='full', num_domains=None), 'few_domains': dict(variant='full', num_domains=3),
             'location_only': dict(variant='location_only', num_domains=None)}
 CONFIGS = ['stargan_v2', 'stargan_v2_smooth', 'stargan_v2_uni', 'flow', 'flow_uni', 'dss', 'dss_uni_both',
-           'dss_flow_nll', 'dss_anchored', 'dss_sty_z']  # + the image main job's recipe: dss_sty_z with --set
-                                                          # flow.affine_init=1.0 --tag=anchored.
+           'dss_flow_nll', 'dss_anchored', 'dss_sty_z']  # (+ dss_sty_z with --set flow.affine_init=1.0
+                                                          # --tag=anchored: the session-4 first image default)
 CHUNK = 100  # Iterations per compiled call (steps must be a multiple).
 # (metric, header, higher is better)
 COLUMNS = [('mcc', 'MCC', True), ('latent_mcc', 'latent MCC', True), ('uni_gap', 'uni gap', False),
