@@ -137,6 +137,22 @@ def test_render_masks_antialiasing_and_smoothness():
     assert 0 < np.abs(synthetic.render(content, restyled, 32) - images).max() < 0.1, synthetic.STYLE_NAMES[j]
 
 
+def test_shape_coverage_matches_its_geometry():
+  """The anti-aliased coverage of each shape sums to its area (a wrong signed distance gives another area),
+  is the same at every rotation, and the ellipse (RENDER_VERSION 3) is elongated along its rotated axis."""
+  r = 0.25 * 64  # radius in pixels at 64 px
+  areas = {'circle': np.pi * r ** 2, 'square': (1.7 * r) ** 2, 'triangle': np.sqrt(3) / 4 * (2.1 * r) ** 2,
+           'ellipse': np.pi * 1.1 * r * 0.55 * r, 'ring': np.pi * ((r) ** 2 - (0.36 * r) ** 2)}
+  for s, name in enumerate(synthetic.SHAPES):
+    content = np.array([[s, 0.5, 0.5, 0.25, rot] for rot in (0.0, 0.3, 0.7)], np.float32)
+    _, masks = synthetic.render(content, np.full((3, 2), 0.5, np.float32), 64, return_mask=True)
+    np.testing.assert_allclose(masks.sum((1, 2)), areas[name], rtol=0.02, err_msg=name)
+  content = np.array([[3, 0.5, 0.5, 0.25, 0.0], [3, 0.5, 0.5, 0.25, 0.5]], np.float32)  # 0 and 90 degrees
+  _, (flat, upright) = synthetic.render(content, np.full((2, 2), 0.5, np.float32), 64, return_mask=True)
+  width = lambda m, axis: (m.sum(axis) > 0.5).sum()  # noqa: E731 - columns / rows the object covers
+  assert width(flat, 0) > 1.7 * width(flat, 1) and width(upright, 1) > 1.7 * width(upright, 0)
+
+
 def test_style_effects_are_monotonic():
   levels = np.linspace(0.05, 0.95, 10, dtype=np.float32)
   content = np.tile(np.array([[0, 0.5, 0.5, 0.15, 0.0]], np.float32), (10, 1))
