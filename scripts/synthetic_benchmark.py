@@ -95,6 +95,9 @@ def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwa
   # A workdir that already holds the finished run (e.g. a link to README's main job) is evaluated, not retrained.
   trained_before = (os.path.isdir(checkpoint.checkpoint_dir(workdir))
                     and checkpoint.manager(workdir).latest_step() == steps)
+  # The code that trains is the code imported now: stamp it before training (a commit made while a run trains
+  # must not be recorded as its code); a tree edited meanwhile marks the run dirty.
+  stamp = provenance.stamp(provenance.IMAGE)
   t0 = time.time()
   state = train.train_and_evaluate(config, workdir)
   train_s = None if trained_before else time.time() - t0
@@ -105,7 +108,8 @@ def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwa
                  train_minutes=None if train_s is None else train_s / 60, wall_minutes=(time.time() - t0) / 60,
                  trained_here=not trained_before, config=_flat(inference.load_config(workdir)),  # What it trained.
                  machine=f'{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}',
-                 **provenance.stamp(provenance.IMAGE))
+                 **stamp)
+  metrics['dirty'] = metrics['dirty'] or provenance.stamp(provenance.IMAGE)['dirty']
   os.makedirs(os.path.join(out_dir, 'grids'), exist_ok=True)
   report.write_json(metrics, os.path.join(out_dir, f'{name}.json'))
   grid = os.path.join(workdir, 'samples', f'{steps:06d}.png')
