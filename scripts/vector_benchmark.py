@@ -181,13 +181,14 @@ def load(out_dir, setting):
 def table(out_dir, setting, baseline='stargan_v2'):
   import numpy as np
   runs = load(out_dir, setting)
-  lines = [f'### {setting}', '', '| configuration | seeds | ' + ' | '.join(h for _, h, _ in COLUMNS) + ' |',
-           '|---|---|' + '---|' * len(COLUMNS)]
+  lines = [f'### {setting}', '', '| configuration | seeds | ' + ' | '.join(h for _, h, _ in COLUMNS)
+           + ' | MCC per factor |', '|---|---|' + '---|' * (len(COLUMNS) + 1)]
   names = [c for c in CONFIGS if c in runs] + sorted(c for c in runs if c not in CONFIGS)
   for name in names:
     rs = list(runs[name].values())
     stale = not all(provenance.is_current(r, provenance.VECTOR) for r in rs)
     cells = [f'{np.mean([r[k] for r in rs]):.3f} ± {np.std([r[k] for r in rs]):.3f}' for k, _, _ in COLUMNS]
+    cells.append(' / '.join(f'{v:.3f}' for v in np.mean([r['mcc_factor'] for r in rs], axis=0)))  # Mean over seeds.
     lines.append(f'| {name}{" (stale)" if stale else ""} | {len(rs)} | ' + ' | '.join(cells) + ' |')
   if baseline in runs:
     lines += ['', f'Paired differences from {baseline} (mean [95 % bootstrap interval]; **bold**: the interval '
