@@ -12,6 +12,7 @@ it changes and no other.
 """
 
 import ast
+import functools
 import hashlib
 import os
 import subprocess
@@ -40,13 +41,17 @@ def _cpu() -> str:
     return 'unknown'
 
 
+def dirty(files) -> bool:
+  """Whether any of `files` has uncommitted changes now."""
+  return bool(_git('status', '--porcelain', '--', *files))
+
+
 def stamp(files) -> dict:
   """{'commit', 'dirty', 'cpu', 'jax'} of the tree and machine now, for a result's JSON. XLA's CPU code (so the
   last digits of a result) depends on the processor, the thread count and the jax version, so a rerun on
   another machine type matches to a tolerance, not bit for bit."""
   import jax
-  return {'commit': _git('rev-parse', 'HEAD'), 'dirty': bool(_git('status', '--porcelain', '--', *files)),
-          'cpu': _cpu(), 'jax': jax.__version__}
+  return {'commit': _git('rev-parse', 'HEAD'), 'dirty': dirty(files), 'cpu': _cpu(), 'jax': jax.__version__}
 
 
 def _code(path: str, source: bytes) -> bytes:
@@ -67,13 +72,20 @@ def _code(path: str, source: bytes) -> bytes:
   return ast.dump(tree).encode()
 
 
-def _code_hash(commit: str, files) -> str:
+@functools.cache
+def _code_hash_at(sha: str, files: tuple) -> str:
   h = hashlib.sha256()
   for path in files:
     h.update(path.encode())
-    source = subprocess.run(['git', 'show', f'{commit}:{path}'], cwd=REPO, capture_output=True).stdout
+    source = subprocess.run(['git', 'show', f'{sha}:{path}'], cwd=REPO, capture_output=True).stdout
     h.update(_code(path, source))
   return h.hexdigest()
+
+
+def _code_hash(commit: str, files) -> str:
+  """Hash of what decides results in `files` at `commit` (a sha or HEAD). Cached per sha: a table checks every
+  run against HEAD, and HEAD is resolved on each call, so a commit made meanwhile is seen."""
+  return _code_hash_at(_git('rev-parse', commit), tuple(files))
 
 
 def is_current(result: dict, files, config_now=None) -> bool:

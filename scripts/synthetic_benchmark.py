@@ -109,7 +109,7 @@ def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwa
                  trained_here=not trained_before, config=_flat(inference.load_config(workdir)),  # What it trained.
                  machine=f'{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}',
                  **stamp)
-  metrics['dirty'] = metrics['dirty'] or provenance.stamp(provenance.IMAGE)['dirty']
+  metrics['dirty'] = metrics['dirty'] or provenance.dirty(provenance.IMAGE)
   os.makedirs(os.path.join(out_dir, 'grids'), exist_ok=True)
   report.write_json(metrics, os.path.join(out_dir, f'{name}.json'))
   grid = os.path.join(workdir, 'samples', f'{steps:06d}.png')
