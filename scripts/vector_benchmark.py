@@ -107,23 +107,31 @@ def train_seeds(config_name, setting, seeds, steps, out_dir, overrides=(), tag='
           f'{result["latent_mcc"]:.3f}, uni gap {result["uni_gap"]:.3f}, {train_s:.0f} s', flush=True)
 
 
+def _bootstrap_means(values, rng, n_boot):
+  """[n_boot] means of `values` resampled with replacement."""
+  import numpy as np
+  v = np.asarray(values, np.float64)
+  return v[rng.integers(0, len(v), (n_boot, len(v)))].mean(1)
+
+
+def _interval(estimate, boot):
+  import numpy as np
+  return float(estimate), float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))
+
+
 def paired_interval(diffs, n_boot=10_000, seed=0):
   """Mean of paired differences and its bootstrap 95 % interval."""
   import numpy as np
-  d = np.asarray(diffs, np.float64)
-  rng = np.random.default_rng(seed)
-  means = d[rng.integers(0, len(d), (n_boot, len(d)))].mean(1)
-  return float(d.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+  return _interval(np.mean(diffs), _bootstrap_means(diffs, np.random.default_rng(seed), n_boot))
 
 
 def shift_interval(control, main, n_boot=10_000, seed=0):
   """Mean of `control` minus mean of `main` and its bootstrap 95 % interval (the two resampled independently:
   the settings' data differ, so their seeds are not pairs)."""
   import numpy as np
-  a, b = np.asarray(control, np.float64), np.asarray(main, np.float64)
   rng = np.random.default_rng(seed)
-  means = (a[rng.integers(0, len(a), (n_boot, len(a)))].mean(1) - b[rng.integers(0, len(b), (n_boot, len(b)))].mean(1))
-  return float(a.mean() - b.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+  boot = _bootstrap_means(control, rng, n_boot) - _bootstrap_means(main, rng, n_boot)
+  return _interval(np.mean(control) - np.mean(main), boot)
 
 
 def controls_table(out_dir, baseline='stargan_v2', keys=('mcc', 'uni_gap')):
@@ -135,21 +143,21 @@ def controls_table(out_dir, baseline='stargan_v2', keys=('mcc', 'uni_gap')):
   controls = [s for s in SETTINGS if s != 'main' and os.path.isdir(os.path.join(out_dir, s))]
   if baseline not in main or not controls:
     return ''
-  headers = [h for k, h, _ in COLUMNS if k in keys]
+  columns = [c for c in COLUMNS if c[0] in keys]
   lines = ['### The negative controls: the advantage in each control minus the advantage in main', '',
            f'Each cell: (configuration - {baseline}, paired by seed, in the control) minus (the same in main), mean '
            '[bootstrap 95 % interval, the settings resampled independently]. The theorem predicts that an '
            'advantage shrinks where its conditions fail: a negative MCC cell, a positive uni-gap cell; '
            '**bold**: the interval excludes 0 in that direction.', '',
-           '| configuration | control | ' + ' | '.join(f'{h}: main effect -> shift' for h in headers) + ' |',
-           '|---|---|' + '---|' * len(headers)]
+           '| configuration | control | ' + ' | '.join(f'{h}: main effect -> shift' for _, h, _ in columns) + ' |',
+           '|---|---|' + '---|' * len(columns)]
   for setting in controls:
     runs = load(out_dir, setting)
     if baseline not in runs:
       continue
     for name in [c for c in CONFIGS if c in runs and c in main and c != baseline]:
       cells = []
-      for key, _, higher in [c for c in COLUMNS if c[0] in keys]:
+      for key, _, higher in columns:
         effect = {}
         for where, rs in (('main', main), ('control', runs)):
           seeds = sorted(set(rs[name]) & set(rs[baseline]))
