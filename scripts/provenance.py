@@ -33,12 +33,26 @@ def _git(*args) -> str:
   return subprocess.run(['git', *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
 
 
-def _cpu() -> str:
+def _cpu() -> dict:
+  """The processor as XLA's CPU code generation sees it: model name, family / model / stepping, and the SIMD
+  flags it can target (a virtual machine may report only 'AMD EPYC' as its name; the rest tells two apart)."""
+  info = {}
   try:
     with open('/proc/cpuinfo') as f:
-      return next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), 'unknown')
+      for line in f:
+        if ':' not in line:
+          if info:
+            break  # The first processor's block is enough.
+          continue
+        key, value = (part.strip() for part in line.split(':', 1))
+        info.setdefault(key, value)
   except OSError:
-    return 'unknown'
+    return {'cpu': 'unknown'}
+  simd = sorted(flag for flag in info.get('flags', '').split()
+                if flag.startswith(('avx', 'sse', 'fma', 'f16c', 'amx')) or flag in ('bmi1', 'bmi2'))
+  return {'cpu': info.get('model name', 'unknown'),
+          'cpu_id': '/'.join(info.get(k, '?') for k in ('vendor_id', 'cpu family', 'model', 'stepping', 'microcode')),
+          'cpu_simd': ' '.join(simd)}
 
 
 def dirty(files) -> bool:
@@ -47,11 +61,14 @@ def dirty(files) -> bool:
 
 
 def stamp(files) -> dict:
-  """{'commit', 'dirty', 'cpu', 'jax'} of the tree and machine now, for a result's JSON. XLA's CPU code (so the
-  last digits of a result) depends on the processor, the thread count and the jax version, so a rerun on
-  another machine type matches to a tolerance, not bit for bit."""
+  """The tree and machine now, for a result's JSON: commit, dirty, the processor (`_cpu`), jax and jaxlib,
+  XLA_FLAGS and the number of cores. XLA's CPU code (so the last digits of a result, and after thousands of
+  steps sometimes more) depends on the processor, the flags, the thread count and the versions, so a rerun on
+  another machine type matches to a tolerance (docs/results.md measures it), not bit for bit."""
   import jax
-  return {'commit': _git('rev-parse', 'HEAD'), 'dirty': dirty(files), 'cpu': _cpu(), 'jax': jax.__version__}
+  import jaxlib
+  return {'commit': _git('rev-parse', 'HEAD'), 'dirty': dirty(files), **_cpu(), 'jax': jax.__version__,
+          'jaxlib': jaxlib.__version__, 'xla_flags': os.environ.get('XLA_FLAGS', ''), 'cores': os.cpu_count()}
 
 
 def _code(path: str, source: bytes) -> bytes:

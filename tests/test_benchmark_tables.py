@@ -11,48 +11,72 @@ sys.path.insert(0, str(REPO / 'scripts'))
 import vector_benchmark  # noqa: E402
 
 
-def _write(root, setting, configuration, seed, mcc, uni_gap):
-  path = root / setting / f'{configuration}_seed{seed}.json'
+def _write(root, setting, configuration, seed, mcc, uni_gap, split='test'):
+  path = root / split / setting / f'{configuration}_seed{seed}.json'
   path.parent.mkdir(parents=True, exist_ok=True)
   path.write_text(json.dumps({'configuration': configuration, 'seed': seed, 'mcc': mcc, 'uni_gap': uni_gap,
-                              'latent_spread_factor': [1.0, 1.0]}))
+                              'mcc_factor': [mcc, mcc], 'latent_spread_factor': [1.0, 1.0]}))
 
 
-def test_paired_interval_covers_the_mean_and_excludes_zero_for_a_clear_shift():
-  m, lo, hi = vector_benchmark.paired_interval([0.2, 0.25, 0.18, 0.22, 0.21])
-  assert lo < m < hi and lo > 0
-  m, lo, hi = vector_benchmark.paired_interval([0.1, -0.1, 0.05, -0.05, 0.0])
-  assert lo < 0 < hi
+def test_paired_interval_is_a_t_interval_and_excludes_zero_for_a_clear_shift():
+  m, lo, hi, p = vector_benchmark.paired_interval([0.2, 0.25, 0.18, 0.22, 0.21])
+  assert lo < m < hi and lo > 0 and p < 0.001
+  # t with 4 degrees of freedom: half-width 2.776 standard errors.
+  d = np.array([0.1, -0.1, 0.05, -0.05, 0.0])
+  m, lo, hi, p = vector_benchmark.paired_interval(d)
+  assert hi - m == pytest.approx(2.776 * d.std(ddof=1) / np.sqrt(5), rel=1e-3) and p == pytest.approx(1.0)
 
 
-def test_shift_interval_resamples_the_settings_independently():
-  m, lo, hi = vector_benchmark.shift_interval([0.0, 0.01, -0.01], [0.2, 0.21, 0.19])
-  assert m == pytest.approx(-0.2) and hi < 0
-  m, lo, hi = vector_benchmark.shift_interval([0.2, 0.3, 0.1], [0.2, 0.1, 0.3])
-  assert lo < 0 < hi
+def test_holm_adjusts_every_comparison_of_the_family():
+  adjusted = vector_benchmark.holm([0.01, 0.04, 0.03, 0.5])
+  assert adjusted == pytest.approx([0.04, 0.09, 0.09, 0.5])  # 4 x 0.01, max(3 x 0.03, 2 x 0.04), 1 x 0.5
+
+
+def test_the_protocol_refuses_what_would_break_it():
+  test_seed = vector_benchmark.TEST_SEEDS[0]
+  with pytest.raises(SystemExit, match='test seeds'):
+    vector_benchmark.check_split('dev', [0, test_seed])
+  with pytest.raises(SystemExit, match='not test seeds'):
+    vector_benchmark.check_split('test', [0], frozen_dirty=False)
+  with pytest.raises(SystemExit, match='drop --set'):
+    vector_benchmark.check_split('test', [test_seed], ['lr=0.1'], frozen_dirty=False)
+  with pytest.raises(SystemExit, match='uncommitted'):
+    vector_benchmark.check_split('test', [test_seed], frozen_dirty=True)
+  vector_benchmark.check_split('test', [test_seed], frozen_dirty=False)  # A clean, frozen run goes.
+  vector_benchmark.check_split('dev', [0, 1])
+
+
+def test_a_metric_a_trivial_baseline_passes_is_flagged(tmp_path):
+  for seed in range(3):
+    _write(tmp_path, 'main', 'stargan_v2', seed, 0.30, 0.2)
+    _write(tmp_path, 'main', 'dss', seed, 0.50, 0.1)
+    _write(tmp_path, 'main', 'trivial:random_projection', seed, 0.35, 0.3)  # beats stargan_v2 on MCC only
+  notes = vector_benchmark.uninformative(vector_benchmark.load(str(tmp_path), 'main'))
+  assert 'uni_gap' not in notes and 'trivial:random_projection 0.350' in notes['mcc']
+  assert 'MCC †' in vector_benchmark.table(str(tmp_path), 'main')
 
 
 def test_controls_table_flags_an_advantage_that_vanishes(tmp_path):
   rng = np.random.default_rng(0)
-  for seed in range(5):
+  for seed in range(10):
     base = rng.uniform(0.2, 0.4)
     # 'dss' beats the baseline by ~0.2 MCC in main, by nothing where the theorem's condition fails.
     _write(tmp_path, 'main', 'stargan_v2', seed, base, 0.2)
     _write(tmp_path, 'main', 'dss', seed, base + 0.2 + 0.01 * seed, 0.05)
     _write(tmp_path, 'location_only', 'stargan_v2', seed, base, 0.2)
-    _write(tmp_path, 'location_only', 'dss', seed, base + 0.01 * (seed - 2), 0.2 - 0.01 * seed)
+    _write(tmp_path, 'location_only', 'dss', seed, base + 0.01 * (seed - 5), 0.2 - 0.01 * seed)
     # 'flow' keeps its advantage in the other control.
     _write(tmp_path, 'main', 'flow', seed, base + 0.1, 0.2)
     _write(tmp_path, 'few_domains', 'stargan_v2', seed, base, 0.2)
-    _write(tmp_path, 'few_domains', 'flow', seed, base + 0.1 + 0.02 * (seed - 2), 0.2)
+    _write(tmp_path, 'few_domains', 'flow', seed, base + 0.1 + 0.02 * (seed - 5), 0.2)
     _write(tmp_path, 'few_domains', 'dss', seed, base + 0.2 + 0.01 * seed, 0.05)  # the same as in main
   lines = [line for line in vector_benchmark.controls_table(str(tmp_path)).splitlines()
            if line.startswith('| ') and '->' in line and not line.startswith('| configuration')]
   rows = {tuple(cell.strip() for cell in line.split('|')[1:3]): line for line in lines}
   assert set(rows) == {('dss', 'few_domains'), ('dss', 'location_only'), ('flow', 'few_domains')}
-  mcc_cell = lambda row: row.split('|')[3]  # noqa: E731
-  gap_cell = lambda row: row.split('|')[4]  # noqa: E731
-  assert '**+0.220 -> -0.220' in mcc_cell(rows['dss', 'location_only'])  # shrinks: bold
+  mcc_cell = lambda row: row.split('|')[4]  # noqa: E731
+  gap_cell = lambda row: row.split('|')[5]  # noqa: E731
+  assert mcc_cell(rows['dss', 'location_only']).strip().startswith('**+0.245 -> -0.005')  # shrinks: bold
   assert '**' in gap_cell(rows['dss', 'location_only'])                  # the gap advantage is gone too
   assert '**' not in mcc_cell(rows['flow', 'few_domains'])               # kept: not bold
   assert '**' not in mcc_cell(rows['dss', 'few_domains'])

@@ -103,11 +103,15 @@ def make(n_style: int = 2, n_content: int = 2, num_domains: int | None = None, v
   k = 2 * n_style + 1 if num_domains in (None, -1, 0) else int(num_domains)
   if k < 2:
     raise ValueError(f'The vector data needs at least 2 domains (got {k}).')
+  # Settings are paired: one seed draws the same mixing and the same first domains whatever the variant and
+  # K (a control changes only the condition it tests). Locations and scales are drawn for at least 2n+1
+  # domains and cut to K; 'location_only' draws the scales too, then replaces them, so the mixing drawn
+  # after them is the same.
   rng = np.random.default_rng(10_000 + seed)
-  loc = rng.uniform(-1.5, 1.5, (k, n_style))
-  if variant == 'full':
-    scale = np.exp(rng.uniform(np.log(0.25), np.log(1.0), (k, n_style)))
-  else:
+  k_draw = max(k, 2 * n_style + 1)
+  loc = rng.uniform(-1.5, 1.5, (k_draw, n_style))[:k]
+  scale = np.exp(rng.uniform(np.log(0.25), np.log(1.0), (k_draw, n_style)))[:k]
+  if variant == 'location_only':
     scale = np.full((k, n_style), 0.5)
   d = n_style + n_content
   weights = tuple((_well_conditioned(rng, d), rng.uniform(-0.3, 0.3, d)) for _ in range(MIX_LAYERS))
