@@ -390,6 +390,26 @@ def controls_table(out_dir, split='test', baseline='stargan_v2', keys=('mcc', 'u
   return '\n'.join(lines)
 
 
+# README's small table (<= 8 columns, main setting): tests/test_docs.py checks README against the generated copy.
+README_COLUMNS = ['mcc', 'latent_mcc', 'uni_gap', 'z_effect_min', 'ref_spearman_min', 'edit_purity_gain']
+README_CONFIGS = ['stargan_v2', 'dss', 'dss_uni_both', 'trivial:random_projection', 'trivial:copy_source',
+                  'trivial:untrained']
+
+
+def readme_table(out_dir, split='test'):
+  """Mean over seeds of README_COLUMNS in main, a row per README_CONFIGS present ('' when none)."""
+  runs = load(out_dir, 'main', split)
+  heads = dict((k, h) for k, h, _ in COLUMNS)
+  lines = ['| configuration | seeds | ' + ' | '.join(heads[k] for k in README_COLUMNS) + ' |',
+           '|---|---|' + '---|' * len(README_COLUMNS)]
+  for name in [c for c in README_CONFIGS if c in runs]:
+    rs = list(runs[name].values())
+    cells = [('–' if _mean(rs, k) is None else f'{_mean(rs, k)[0]:.2f}') for k in README_COLUMNS]
+    label = f'_{name}_' if name.startswith(TRIVIAL_PREFIX) else f'`:{name}`'
+    lines.append(f'| {label} | {len(rs)} | ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines) if len(lines) > 2 else ''
+
+
 def write_tables(out_dir, path, split='test'):
   text = [f'# Benchmark v2: vector data, {split} seeds', '',
           'Built by `scripts/vector_benchmark.py` from the JSON files in '
@@ -408,6 +428,10 @@ def write_tables(out_dir, path, split='test'):
   shifts = controls_table(out_dir, split)
   if shifts:
     text += [shifts, '']
+  small = readme_table(out_dir, split)
+  if small:
+    text += ["## README's table", '', f'Main setting, {split} seeds, means (README.md shows this table, checked by '
+             'tests/test_docs.py):', '', small, '']
   with open(path, 'w') as f:
     f.write('\n'.join(text))
   print('\n'.join(text))
