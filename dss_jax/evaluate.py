@@ -234,6 +234,26 @@ def _latent_mcc(t, orc, sources, z, labels):
   return identifiability.mcc_per_domain(read, s, labels)
 
 
+def z_effect(t, orc, x, y, style, *, num_sources=24, num_z=16, seed=0, copy_source=False) -> dict:
+  """Collapse measured where it can fail: per target domain u, num_sources fixed sources (of other domains),
+  each translated with the same num_z z's; the std over z of the style the oracle reads, over the real
+  per-domain std, per factor; the mean over sources, then over domains (1 = as varied as the data, 0 = z
+  ignored). copy_source: the trivial generator G(x, s) = x, which scores exactly 0 (the pooled
+  `latent_quality.style_spread_ratio` gives it the spread of the sources' styles instead)."""
+  rng = np.random.default_rng(6000 + seed)
+  per = []
+  for u in range(t.config.num_domains):
+    src = x[rng.choice(np.nonzero(y != u)[0], num_sources)]
+    z = rng.standard_normal((num_z, t.z_dim)).astype(np.float32)
+    inputs = np.repeat(src, num_z, axis=0)
+    out = inputs if copy_source else np.clip(t.translate(inputs, u, z=np.tile(z, (num_sources, 1))), -1.0, 1.0)
+    read = oracle.oracle_predict(orc, out)['style'].reshape(num_sources, num_z, -1)
+    per.append((read.std(1) / np.maximum(style[y == u].std(0), 1e-9)).mean(0))
+  effect = np.mean(per, axis=0)
+  return {'per_factor': [float(v) for v in effect], 'min': float(effect.min()), 'num_sources': num_sources,
+          'num_z': num_z}
+
+
 def edit_purity(t: inference.Translator, orc, x, y, style, *, num_per_domain=40, seed=0) -> dict:
   """Edit purity of the style components (the editing feature's metric), read by the oracle.
 
@@ -247,18 +267,26 @@ def edit_purity(t: inference.Translator, orc, x, y, style, *, num_per_domain=40,
     content_drift  the content change the oracle reads (x, y and size in units of their range, + 1 when the
                    shape flips) over the style change, summed the same way; 0 = content untouched.
     component_effect  mean sum_i |ds_i| of each component's edit (which components matter).
+    purity_model_random_direction  the same edits along a random unit direction of the same model's space (z
+                   for the flow, the standardised code for the MLP): what purity scores by chance for this
+                   model; purity_gain = purity - it (what the components add over a random direction).
+    purity_random_direction  a random direction in the true style space (the chance level if the model's
+                   space were the true one).
   """
   from dss_jax.datasets import synthetic
   rng = np.random.default_rng(3000 + seed)
   k = t.config.num_domains
   spans = np.array([synthetic.POSITION_RANGE[1] - synthetic.POSITION_RANGE[0]] * 2
                    + [synthetic.SIZE_RANGE[1] - synthetic.SIZE_RANGE[0]])
-  largest = total = content = 0.0
+  from dss_jax.metrics import vector_eval
+  largest = total = content = largest_rand = total_rand = 0.0
   effect = np.zeros(t.style_dim)
+  dir_rng = np.random.default_rng(4000 + seed)  # Its own stream: the component edits stay as they were.
   for u in range(k):
     std = np.maximum(style[y == u].std(0), 1e-6)
     src = x[rng.integers(0, len(x), num_per_domain)]
     ref = x[rng.choice(np.nonzero(y == u)[0], num_per_domain)]
+    yu = np.full(num_per_domain, u, np.int32)
     for c in range(t.style_dim):
       out = np.clip(t.traverse(src, u, c, [-1.0, 1.0], reference=ref), -1.0, 1.0)
       r0, r1 = oracle.oracle_predict(orc, out[0]), oracle.oracle_predict(orc, out[1])
@@ -266,10 +294,20 @@ def edit_purity(t: inference.Translator, orc, x, y, style, *, num_per_domain=40,
       dc = (np.abs(r1['content'][:, 1:4] - r0['content'][:, 1:4]) / spans).sum(-1) + (r1['shape'] != r0['shape'])
       largest, total, content = largest + ds.max(-1).sum(), total + ds.sum(), content + dc.sum()
       effect[c] += ds.sum(-1).mean() / k
+      # The same edit along a random unit direction of the same space (z, or the standardised code).
+      direction = dir_rng.standard_normal(t.style_dim)
+      direction /= np.linalg.norm(direction)
+      s0, s1 = vector_eval._direction_styles(t, t.encode_style(ref, yu), yu, direction)
+      r0, r1 = (oracle.oracle_predict(orc, np.clip(t.generate(src, s), -1.0, 1.0)) for s in (s0, s1))
+      ds = np.abs(r1['style'] - r0['style']) / std
+      largest_rand, total_rand = largest_rand + ds.max(-1).sum(), total_rand + ds.sum()
   direction = np.abs(rng.standard_normal((10_000, style.shape[1])))
-  return {'purity': float(largest / max(total, 1e-12)), 'content_drift': float(content / max(total, 1e-12)),
+  purity, purity_model_random = largest / max(total, 1e-12), largest_rand / max(total_rand, 1e-12)
+  return {'purity': float(purity), 'content_drift': float(content / max(total, 1e-12)),
           'component_effect': [float(v) for v in effect],
           'purity_random_direction': float(direction.max(-1).sum() / direction.sum()),
+          'purity_model_random_direction': float(purity_model_random),
+          'purity_gain': float(purity - purity_model_random),
           'space': 'z' if t.is_flow else 'style', 'num_per_domain': num_per_domain}
 
 
@@ -289,7 +327,9 @@ def evaluate_synthetic(config, model, workdir=None, *, seed=0, num_pairs=500, nu
   metrics_step<N>.json / .md.
   Returns the nested dict of metrics (keys: mcc, mcc_random_encoder, dci, dci_random_encoder,
   counterfactual, latent_quality, unification, smoothness, smoothness_random_encoder, latent_mcc,
-  latent_mcc_untrained, edit, edit_untrained, settings). num_edit: sources per target domain of the edit-purity
+  latent_mcc_untrained, z_effect (collapse for a fixed source: `z_effect`), the must-show figures of the trivial
+  models (z_effect_untrained / _copy_source, latent_quality_untrained / _copy_source, reference_style_untrained /
+  _copy_source), edit, edit_untrained, settings). num_edit: sources per target domain of the edit-purity
   metric (`edit_purity`; 0 skips it).
   """
   from dss_jax.datasets import synthetic
@@ -356,6 +396,22 @@ def evaluate_synthetic(config, model, workdir=None, *, seed=0, num_pairs=500, nu
   out['latent_mcc'] = _latent_mcc(t, orc, mcc_sources, mcc_z, mcc_labels)
   untrained = _untrained(t, seed)
   out['latent_mcc_untrained'] = _latent_mcc(untrained, orc, mcc_sources, mcc_z, mcc_labels)
+
+  # Collapse for a fixed source, and the must-show figures of the trivial models, scored by the same code: a
+  # generator that copies its source (content kept perfectly, z and reference ignored) and the untrained model.
+  out['z_effect'] = z_effect(t, orc, x, y, style, seed=seed)
+  out['z_effect_untrained'] = z_effect(untrained, orc, x, y, style, seed=seed)
+  out['z_effect_copy_source'] = z_effect(t, orc, x, y, style, seed=seed, copy_source=True)
+  out['latent_quality_copy_source'] = oracle.latent_guided_quality(oracle.oracle_predict(orc, x[lsrc]), target,
+                                                                   content[lsrc], style, y)
+  out['reference_style_copy_source'] = _reference_style(oracle.oracle_predict(orc, x[src])['style'], style[ref],
+                                                        y[ref])
+  latent_untrained = np.clip(untrained.translate(x[lsrc], target, z=z), -1.0, 1.0)
+  out['latent_quality_untrained'] = oracle.latent_guided_quality(oracle.oracle_predict(orc, latent_untrained),
+                                                                 target, content[lsrc], style, y)
+  ref_untrained = np.clip(untrained.translate(x[src], y[ref], reference=x[ref]), -1.0, 1.0)
+  out['reference_style_untrained'] = _reference_style(oracle.oracle_predict(orc, ref_untrained)['style'], style[ref],
+                                                      y[ref])
   if num_edit:  # Editing one style component: does it move one true factor alone?
     out['edit'] = edit_purity(t, orc, x, y, style, num_per_domain=num_edit, seed=seed)
     out['edit_untrained'] = edit_purity(untrained, orc, x, y, style, num_per_domain=num_edit, seed=seed)

@@ -105,12 +105,59 @@ def _code_hash(commit: str, files) -> str:
   return _code_hash_at(_git('rev-parse', commit), tuple(files))
 
 
+# Code changes shown not to move results: scripts/check_equivalence.py reruns stored results at a new commit and,
+# when every number comes back identical, records the pair of code hashes here.
+EQUIVALENCE = os.path.join(REPO, 'docs', 'results', 'code_equivalence.json')
+
+
+def _attested() -> list:
+  import json
+  if not os.path.exists(EQUIVALENCE):
+    return []
+  with open(EQUIVALENCE) as f:
+    return json.load(f)
+
+
+def _equivalent(old: str, new: str) -> bool:
+  """Whether code hash `old` reaches `new` through attested equivalences (each one a rerun with identical
+  numbers)."""
+  edges = {}
+  for entry in _attested():
+    edges.setdefault(entry['from_hash'], set()).add(entry['to_hash'])
+  seen, frontier = {old}, [old]
+  while frontier:
+    for nxt in edges.get(frontier.pop(), ()):
+      if nxt == new:
+        return True
+      if nxt not in seen:
+        seen.add(nxt)
+        frontier.append(nxt)
+  return False
+
+
+def attest(files, from_commit: str, runs: list, note: str = ''):
+  """Records that the code of `files` at HEAD gives the same numbers as at from_commit (runs: what was rerun)."""
+  import datetime
+  import json
+  entries = _attested()
+  entries.append({'files': list(files), 'from_commit': _git('rev-parse', from_commit),
+                  'from_hash': _code_hash(from_commit, files), 'to_commit': _git('rev-parse', 'HEAD'),
+                  'to_hash': _code_hash('HEAD', files), 'runs': runs, 'note': note,
+                  'date': datetime.date.today().isoformat(), **_cpu()})
+  tmp = EQUIVALENCE + '.tmp'
+  with open(tmp, 'w') as f:
+    json.dump(entries, f, indent=1)
+  os.replace(tmp, EQUIVALENCE)
+
+
 def is_current(result: dict, files, config_now=None) -> bool:
-  """Whether a result was trained from a clean tree whose `files` are the same as at HEAD and, with
-  config_now (the flattened config its configuration builds today), from that same config."""
+  """Whether a result was trained from a clean tree whose `files` are the same as at HEAD (or shown by a rerun
+  to give the same numbers: `attest`) and, with config_now (the flattened config its configuration builds
+  today), from that same config."""
   commit = result.get('commit')
   if result.get('dirty', True) or not commit:
     return False
   if config_now is not None and result.get('config') != config_now:
     return False
-  return _code_hash(commit, files) == _code_hash('HEAD', files)
+  old, new = _code_hash(commit, files), _code_hash('HEAD', files)
+  return old == new or _equivalent(old, new)

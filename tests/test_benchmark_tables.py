@@ -81,3 +81,17 @@ def test_controls_table_flags_an_advantage_that_vanishes(tmp_path):
   assert '**' not in mcc_cell(rows['flow', 'few_domains'])               # kept: not bold
   assert '**' not in mcc_cell(rows['dss', 'few_domains'])
   assert vector_benchmark.controls_table(str(tmp_path / 'empty')) == ''
+
+
+def test_attested_equivalences_chain_and_differences_are_exact(tmp_path, monkeypatch):
+  import check_equivalence
+  import provenance
+  path = tmp_path / 'code_equivalence.json'
+  path.write_text(json.dumps([{'from_hash': 'a', 'to_hash': 'b'}, {'from_hash': 'b', 'to_hash': 'c'}]))
+  monkeypatch.setattr(provenance, 'EQUIVALENCE', str(path))
+  assert provenance._equivalent('a', 'c') and provenance._equivalent('b', 'c')
+  assert not provenance._equivalent('c', 'a') and not provenance._equivalent('a', 'd')
+  old = {'mcc': 0.5, 'mcc_factor': [0.4, 0.6], 'train_seconds': 30.0, 'edit': {'purity': 0.7}}
+  assert check_equivalence.differences(old, {**old, 'train_seconds': 31.0}) == []
+  assert check_equivalence.differences(old, {**old, 'mcc': 0.5 + 1e-16}) == ['mcc: 0.5 -> 0.5000000000000001']
+  assert check_equivalence.differences(old, {**old, 'edit': {'purity': 0.8}}) == ['edit.purity: 0.7 -> 0.8']

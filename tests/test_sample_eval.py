@@ -136,8 +136,11 @@ def test_eval_synthetic_writes_json_and_markdown_with_every_metric(translator, t
     saved = json.load(f)
   for key in ('mcc', 'mcc_random_encoder', 'dci', 'dci_random_encoder', 'counterfactual', 'latent_quality',
               'unification', 'smoothness', 'smoothness_random_encoder', 'latent_mcc', 'latent_mcc_untrained',
-              'edit', 'edit_untrained', 'fid_lpips', 'settings'):
+              'edit', 'edit_untrained', 'fid_lpips', 'settings', 'z_effect', 'z_effect_untrained',
+              'z_effect_copy_source', 'latent_quality_copy_source', 'latent_quality_untrained',
+              'reference_style_copy_source', 'reference_style_untrained'):
     assert key in saved, key
+  assert saved['z_effect_copy_source']['min'] < 1e-6
   assert set(saved['latent_mcc']['per_domain']) == {'0', '1', '2', '3', '4'}
   assert saved['settings']['num_latent_mcc'] == 50
   assert set(saved['mcc']['per_domain']) == {'0', '1', '2', '3', '4'} and 0 <= saved['mcc']['mean'] <= 1
@@ -158,7 +161,8 @@ def test_eval_synthetic_writes_json_and_markdown_with_every_metric(translator, t
                  'counterfactual L1 object region', 'copy reference', 'flat reference background', 'IoU',
                  'Bayes ceiling', 'content correlation', 'style Wasserstein', 'unification gap: Fréchet',
                  'classifier accuracy', 'smoothness', 'latent MCC', 'untrained model', 'Skipped: FID needs',
-                 'Skipped: LPIPS needs', 'edit purity', 'edit content drift'):
+                 'Skipped: LPIPS needs', 'edit purity', 'edit content drift', 'z-effect', 'copy source 0.000 / 0.000',
+                 'a random direction of the same model'):
     assert needle in table, needle
   assert saved['edit']['space'] == 'z' and len(saved['edit']['component_effect']) == tiny_config().style_dim
   assert metrics['mcc']['mean'] == pytest.approx(saved['mcc']['mean'])
@@ -206,6 +210,19 @@ def test_edit_purity_is_one_when_a_component_moves_one_factor_and_lower_when_it_
       s = np.asarray(values)[:, None, None] * self.directions[c][None, None, :] * 0.1  # [V, 1, n]
       return np.broadcast_to(s[:, :, None, None, :], (len(values), len(src), 2, 2, 2)).copy()
 
+    # The same painter seen as a flow with z = s (for the random-direction edits).
+    def encode_style(self, ref, y):
+      return np.zeros((len(ref), 2))
+
+    def style_to_z(self, s, y):
+      return s
+
+    def style_from_z(self, z, y):
+      return z
+
+    def generate(self, src, s):
+      return np.broadcast_to((s @ self.directions * 0.1)[:, None, None, :], (len(s), 2, 2, 2)).copy()
+
   def read(orc, images):
     n = len(images)
     return {'style': images[:, 0, 0, :], 'content': np.zeros((n, 5)), 'shape': np.zeros(n, int)}
@@ -222,6 +239,44 @@ def test_edit_purity_is_one_when_a_component_moves_one_factor_and_lower_when_it_
                                num_per_domain=5)
   assert mixed['purity'] == pytest.approx(0.5)
   assert 0.5 < pure['purity_random_direction'] < 1.0
+  # Against a random direction of the same model: pure components gain, 45-degree mixed ones do not.
+  assert 0.5 < pure['purity_model_random_direction'] < 0.95 and pure['purity_gain'] > 0.05
+  assert mixed['purity_gain'] < 0.0
+
+
+def test_z_effect_is_zero_when_z_is_ignored_although_the_pooled_spread_is_not(monkeypatch):
+  """A generator that keeps each source's style whatever z is: the fixed-source z-effect is exactly 0, the
+  pooled spread is the sources' spread; one whose output follows z: z-effect > 0."""
+  import types
+
+  from dss_jax import evaluate
+  from dss_jax.metrics import oracle
+
+  class Translator:
+    z_dim, config = 2, types.SimpleNamespace(num_domains=2)
+
+    def __init__(self, follows_z):
+      self.follows_z = follows_z
+
+    def translate(self, images, u, z):
+      out = images.copy()
+      if self.follows_z:  # z's first component paints the first style channel only.
+        out[..., 0] += z[:, None, None, 0]
+      return out
+
+  monkeypatch.setattr(oracle, 'oracle_predict', lambda orc, images: {'style': images[:, 0, 0, :2]})
+  rng = np.random.default_rng(0)
+  x = rng.uniform(-0.5, 0.5, (40, 2, 2, 3))
+  y, style = np.repeat(np.arange(2), 20), x[:, 0, 0, :2]
+  ignores = evaluate.z_effect(Translator(False), None, x, y, style, num_sources=8, num_z=5)
+  assert max(ignores['per_factor']) < 1e-9  # 0 up to the float round-off of a std of equal values.
+  assert evaluate.z_effect(Translator(False), None, x, y, style, copy_source=True, num_sources=8, num_z=5)['min'] < 1e-9
+  follows = evaluate.z_effect(Translator(True), None, x, y, style, num_sources=8, num_z=5)
+  assert follows['per_factor'][0] > 1.0 and follows['per_factor'][1] < 1e-9
+  pooled = oracle.latent_guided_quality(
+      {'style': style, 'content': np.zeros((40, 5)), 'shape': np.zeros(40), 'domain': y}, y, np.zeros((40, 5)),
+      style, y)
+  assert min(pooled['style_spread_ratio']) > 0.9  # What the pooled figure gives the z-ignoring generator.
 
 
 def test_fid_lpips_without_weights_logs_the_message(translator, caplog):

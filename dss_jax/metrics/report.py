@@ -156,12 +156,30 @@ def evaluation_table(metrics: dict) -> str:
         ' / '.join(_f(q['content_corr'][k]) for k in ('x', 'y', 'size')), '1 = content kept')
     row('latent-guided rotation agreement', _f(q['rotation_agreement']), '1 = kept, 0 = random')
     row('latent-guided style Wasserstein (mean)', _f(q['style_wasserstein_mean']), '0 = true p(s | u)')
+    trivial = lambda key, fn: ', '.join(  # noqa: E731
+        f'{name} {fn(metrics[f"{key}_{suffix}"])}' for suffix, name in (('untrained', 'untrained model'),
+                                                                       ('copy_source', 'copy source'))
+        if f'{key}_{suffix}' in metrics)
+    per_factor = lambda values: ' / '.join(_f(v) for v in values)  # noqa: E731
+    if 'z_effect' in metrics:
+      row('z-effect: std over z of the output style for a FIXED source, over the real spread, per factor',
+          per_factor(metrics['z_effect']['per_factor']),
+          '1 = as varied as the data, 0 = z ignored; target >= 0.7; ' + trivial('z_effect', lambda m: per_factor(
+              m['per_factor'])))
     if 'style_spread_ratio' in q:
-      row('latent-guided style spread over the real spread, per factor',
-          ' / '.join(_f(v) for v in q['style_spread_ratio']), '1 = as varied as the data; target >= 0.7')
+      row('latent-guided style spread over the real spread, per factor, pooled over sources and z (cannot detect '
+          'collapse)', per_factor(q['style_spread_ratio']), trivial('latent_quality', lambda m: per_factor(
+              m['style_spread_ratio'])))
+    if 'latent_quality_copy_source' in metrics:
+      row('latent-guided shape / size r / rotation, trivial models', '',
+          trivial('latent_quality', lambda m: f'{_f(m["shape_accuracy"])} / {_f(m["content_corr"]["size"])} / '
+                  f'{_f(m["rotation_agreement"])}'))
+      row('latent-guided style Wasserstein, trivial models', '',
+          trivial('latent_quality', lambda m: _f(m['style_wasserstein_mean'])))
     if 'reference_style' in metrics:
       row('reference-guided: Spearman of the output style with the reference style, per factor',
-          ' / '.join(_f(v) for v in metrics['reference_style']['spearman']), 'within a domain; target >= 0.8')
+          per_factor(metrics['reference_style']['spearman']), 'within a domain; target >= 0.8; '
+          + trivial('reference_style', lambda m: per_factor(m['spearman'])))
     u = metrics['unification']
     row('unification gap: Fréchet (mean)', _f(u['frechet_mean']), '0 = same mean and covariance')
     if 'frechet_relative_mean' in u:
@@ -176,8 +194,9 @@ def evaluation_table(metrics: dict) -> str:
   if 'edit' in metrics:
     e, eu = metrics['edit'], metrics['edit_untrained']
     row(f'edit purity: +-1 std of one style component ({e["space"]} space), largest factor change over the sum',
-        _f(e['purity']), f'untrained model {_f(eu["purity"])}, a random direction {_f(e["purity_random_direction"])}'
-        ', 1 = one factor alone')
+        _f(e['purity']), f'untrained model {_f(eu["purity"])}, a random direction of the same model '
+        f'{_f(e.get("purity_model_random_direction", float("nan")))}, a random direction of the true factors '
+        f'{_f(e["purity_random_direction"])}, 1 = one factor alone')
     row('edit content drift: content change over style change (summed over the edits)', _f(e['content_drift']),
         f'untrained model {_f(eu["content_drift"])}, 0 = content untouched')
   fl = metrics.get('fid_lpips', {})
