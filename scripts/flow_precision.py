@@ -6,7 +6,8 @@
 On --n z (half N(0, 1.5^2), half U(-6, 6), all domains) it prints the distribution of
 - the round trip |F^-1(F(z)) - z| in float32, and its ratio to eps * K(z) (K: flow_numerics.condition);
 - the inverse's own error: float32 F^-1(s) against float64 F^-1(s) of the same float32 s (the exact answer
-  float32 could aim for), and the same after one float32 Newton step per spline (x -= (f(x) - y) / f'(x)).
+  float32 could aim for), and the same after one float32 Newton step per spline (x -= (f(x) - y) / f'(x));
+- on tests/test_flow.py's flow, the round trip and |forward + inverse log-det| as fractions of their tolerances.
 A ratio to eps K that stays a few units everywhere (and under other --xla_cpu_* flags) says the error is the
 flow's conditioning, not a loss in the inverse; the Newton line says whether a cheap refinement would help.
 """
@@ -80,6 +81,30 @@ def main(argv):
     own = np.abs(np.asarray(inv(p32, s32, y, newton), np.float64) - z_exact)
     _spread(f'inverse alone, {newton} Newton step(s): |F32^-1(s) - F64^-1(s)| / (eps K)', own / (eps * k))
   print(f'  tolerance factor in tests: C = {flow_numerics.ROUND_TRIP_C:g} (a round trip may be C eps K off)')
+  _log_dets(n)
+
+
+def _log_dets(n):
+  """tests/test_flow.py's flow (its fixtures' construction): |forward + inverse log-det| against
+  flow_numerics.log_det_tolerance, and the round trip against round_trip_tolerance, on n z ~ N(0, 1.5^2)."""
+  import flow_numerics
+
+  from dss_jax.models import FlowMapping
+  d, k = 3, 4
+  flow = FlowMapping(num_domains=k, style_dim=d, num_layers=2, num_bins=4, range=3.0, cond_width=16, cond_depth=1)
+  v = flow.init(jax.random.key(0), jnp.zeros((1, d)), jnp.zeros((1,), jnp.int32))
+  leaves, treedef = jax.tree_util.tree_flatten(v)
+  keys = jax.random.split(jax.random.key(1), len(leaves))
+  v = jax.tree_util.tree_unflatten(treedef, [(0.5 * jax.random.normal(key, x.shape)).astype(jnp.float32)
+                                            for key, x in zip(keys, leaves)])
+  z = np.asarray(1.5 * jax.random.normal(jax.random.key(7), (n, d)), np.float32)  # float32, as the tests.
+  y = (np.arange(n) % k).astype(np.int32)
+  s, fwd = jax.jit(lambda z, y: flow.apply(v, z, y, method=FlowMapping.forward_and_log_det))(z, y)
+  z_back, inv = jax.jit(lambda s, y: flow.apply(v, s, y, method=FlowMapping.inverse_and_log_det))(s, y)
+  rt = np.abs(np.asarray(z_back) - z) / flow_numerics.round_trip_tolerance(flow, v['params'], z, y)
+  ld = np.abs(np.asarray(fwd) + np.asarray(inv))
+  print(f"test_flow's flow, {n} z: round trip / tolerance max {rt.max():.3g}; |fwd + inv log-det| max {ld.max():.3g}, "
+        f'/ tolerance max {(ld / flow_numerics.log_det_tolerance(flow, v["params"], z, y)).max():.3g}')
 
 
 if __name__ == '__main__':
