@@ -8,6 +8,8 @@ catch anyway (FileNotFoundError, ValueError), so `except FileNotFoundError` keep
 - `MetricWeightsNotFoundError`: the local weight file of FID (Inception-v3) or LPIPS is missing
   (`MetricWeightsNotFoundError.missing` builds the message with the command that makes the file).
 - `FlowRequiredError`: an operation needs the invertible DSS flow, but the model has StarGAN v2's MLP mapping.
+- `InputError`: what a caller gave the Python API (images, domains, codes) is not what it must be (uint8 or
+  out-of-range images, a fractional domain, an empty batch, NaN pixels, a wrong shape).
 
 `sentences_not_tracebacks()` is the one place that turns them into that line (main.py and the tools).
 
@@ -53,6 +55,10 @@ class FlowRequiredError(ValueError):
   """An operation needs the invertible DSS flow mapping, but the model uses StarGAN v2's MLP."""
 
 
+class InputError(ValueError):
+  """An input of the Python API (inference.Translator: images, domains, codes) is not what it must be."""
+
+
 @contextlib.contextmanager
 def sentences_not_tracebacks():
   """Around a program's main: an error of ours (its class is defined in a dss_jax module, or in the dss_jax
@@ -66,5 +72,5 @@ def sentences_not_tracebacks():
     raise SystemExit(f'error: {e}') from None
 
 
-__all__ = ['DatasetNotFoundError', 'DomainCountError', 'FlowRequiredError', 'MetricWeightsNotFoundError',
+__all__ = ['DatasetNotFoundError', 'DomainCountError', 'FlowRequiredError', 'InputError', 'MetricWeightsNotFoundError',
            'WEIGHT_FILES', 'sentences_not_tracebacks']

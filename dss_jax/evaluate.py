@@ -27,8 +27,8 @@ import jax
 import numpy as np
 from absl import logging
 
+from dss_jax import eval_data, inference
 from dss_jax import images as imglib
-from dss_jax import inference
 from dss_jax import state as state_lib
 from dss_jax.datasets import registry
 from dss_jax.errors import WEIGHT_FILES, MetricWeightsNotFoundError
@@ -49,7 +49,7 @@ def _translator(config, model, workdir=None, checkpoint=None) -> inference.Trans
 
 def _batches(config, split):
   """(images [b, H, W, 3] in [-1, 1], labels [b]) batches of a split, in a fixed order (synthetic: no TensorFlow)."""
-  for batch in registry.eval_batches(config, split):
+  for batch in eval_data.eval_batches(config, split):
     yield batch['image'], batch['label']
 
 

@@ -8,6 +8,9 @@ One code path for `--mode=sample`, `--mode=eval` and the notebooks:
 
 Images are numpy float arrays [B, H, W, 3] in [-1, 1] (H = W = config.img_size); outputs are numpy too.
 A domain is given by index or by name (`translator.domains`), one for the whole batch or one per image.
+Inputs are checked on the host before any network runs (errors.InputError, one sentence): uint8 or
+out-of-range images, a fractional domain, an empty batch, NaN or infinite values (naming the images), a
+wrong shape.
 
 Style codes come from three places: a reference image (`encode_style`), the mapping network
 (`sample_style`, `style_from_z`) or the caller (`style=`). With the DSS flow the mapping is a bijection,
@@ -31,9 +34,12 @@ import numpy as np
 
 from dss_jax import checkpoint, models
 from dss_jax.datasets import registry
-from dss_jax.errors import FlowRequiredError
+from dss_jax.errors import FlowRequiredError, InputError
 
 S_AVG_SAMPLES = 10_000  # z samples for the MLP mapping's mean style (StarGAN v2's truncation trick).
+# Images may overshoot [-1, 1] by this much: translate's outputs are unclipped (as StarGAN v2's), and feeding
+# them back (as references, or to translate again) is legitimate.
+IMAGE_RANGE_SLACK = 0.1
 
 
 # ------------------------------------------------------------------------------------------ jitted functions
@@ -58,6 +64,39 @@ def _batched(fn, batch_size: int, *arrays):
       chunk = [np.concatenate([c, np.repeat(c[-1:], size - m, axis=0)]) for c in chunk]
     outs.append(np.asarray(fn(*chunk))[:m])
   return np.concatenate(outs)
+
+
+# ------------------------------------------------------------------------------------------ input checks
+
+
+def _which(indices) -> str:
+  """[2, 5, 7] -> '2, 5 and 7' (the first 8, then how many more)."""
+  shown = [str(int(i)) for i in indices[:8]]
+  if len(indices) > 8:
+    return f'{", ".join(shown)} and {len(indices) - 8} more'
+  return shown[0] if len(shown) == 1 else f'{", ".join(shown[:-1])} and {shown[-1]}'
+
+
+def _check_batch(x: np.ndarray, what: str, unit: str):
+  """Refuses an empty batch, or items with NaN / infinite values (naming them). x: [B, ...] float."""
+  if len(x) == 0:
+    raise InputError(f'{what} is an empty batch (shape {x.shape}): give at least one.')
+  bad = np.nonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))[0]
+  if len(bad):
+    raise InputError(f'{what} {_which(bad)} (of {len(x)}, counted from 0) contain NaN or infinite {unit}: '
+                     'their outputs would be NaN; fix or drop them.')
+
+
+def _check_image_values(raw: np.ndarray, x: np.ndarray, what: str):
+  """Refuses integer images and values outside [-1, 1] (+- IMAGE_RANGE_SLACK), saying what was seen."""
+  lo, hi = float(x.min()), float(x.max())
+  if np.issubdtype(raw.dtype, np.integer) or raw.dtype == np.bool_:
+    raise InputError(f'{what} are {raw.dtype} (values {lo:g}..{hi:g}), but the API takes float images in [-1, 1]: '
+                     'convert them with x.astype(np.float32) / 127.5 - 1.')
+  if lo < -1 - IMAGE_RANGE_SLACK or hi > 1 + IMAGE_RANGE_SLACK:
+    hint = ('looks like 0..255 pixel values; divide by 127.5 and subtract 1' if lo >= 0 and hi > 2
+            else 'scale them to [-1, 1]')
+    raise InputError(f'{what} have values {lo:g}..{hi:g}, outside [-1, 1]: {hint}.')
 
 
 # ------------------------------------------------------------------------------------------ loading
@@ -191,54 +230,72 @@ class Translator:
     return self.config.style_dim
 
   def domain_index(self, domain) -> int:
-    """A domain name or index -> its index (ValueError naming the known domains otherwise)."""
+    """A domain name or index -> its index (InputError naming the known domains otherwise)."""
     if isinstance(domain, (str, np.str_)):
       if domain in self.domains:
         return self.domains.index(domain)
       if domain.isdigit() and int(domain) < len(self.domains):
         return int(domain)
-      raise ValueError(f'Unknown domain {domain!r}; the model has {", ".join(self.domains)} '
+      raise InputError(f'Unknown domain {domain!r}; the model has {", ".join(self.domains)} '
                        f'(or indices 0..{len(self.domains) - 1}).')
-    k = int(domain)
+    try:
+      value = float(domain)
+    except (TypeError, ValueError):
+      value = None
+    if isinstance(domain, (bool, np.bool_)) or value is None or not value.is_integer():
+      raise InputError(f'Domain {domain!r} is not an integer: give a domain index (0..{len(self.domains) - 1}) or '
+                       f'a name ({", ".join(self.domains)}).')
+    k = int(value)
     if not 0 <= k < self.config.num_domains:
-      raise ValueError(f'Domain index {k} is out of range: the model has {self.config.num_domains} domains '
+      raise InputError(f'Domain index {k} is out of range: the model has {self.config.num_domains} domains '
                        f'({", ".join(self.domains)}).')
     return k
 
   def _labels(self, domain, n: int) -> np.ndarray:
     """One domain (name/index) for all n items, or a sequence of n -> int32 [n]."""
-    if isinstance(domain, (str, int, np.integer, np.str_)) or np.ndim(domain) == 0:
+    if isinstance(domain, (str, int, float, np.integer, np.floating, np.str_)) or np.ndim(domain) == 0:
       return np.full((n,), self.domain_index(domain), np.int32)
     labels = np.array([self.domain_index(d) for d in domain], np.int32)
     if len(labels) != n:
-      raise ValueError(f'Got {len(labels)} domains for {n} items: give one domain, or one per item.')
+      raise InputError(f'Got {len(labels)} domains for {n} items: give one domain, or one per item.')
     return labels
 
   def _images(self, images, what='images') -> np.ndarray:
-    x = np.asarray(images, np.float32)
+    """Checked images -> float32 [B, ...] (one image gets a batch axis)."""
+    raw = np.asarray(images)
+    if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_):
+      raise InputError(f'{what} must be a numeric array (float, in [-1, 1]); got dtype {raw.dtype}.')
+    x = raw.astype(np.float32)
     shape = tuple(self.nets.x_shape)
     if x.ndim == len(shape):
       x = x[None]
     if len(shape) != 3:  # Vector data.
       if x.shape[1:] != shape:
-        raise ValueError(f'{what} must be [B, {", ".join(map(str, shape))}]; got {np.shape(images)}.')
+        raise InputError(f'{what} must be [B, {", ".join(map(str, shape))}]; got {np.shape(images)}.')
+      _check_batch(x, what, 'values')
       return x
     size = self.config.img_size
     if x.ndim != 4 or x.shape[1:] != (size, size, 3):
-      raise ValueError(f'{what} must be [B, {size}, {size}, 3] (or one [{size}, {size}, 3]) in [-1, 1]; got '
+      raise InputError(f'{what} must be [B, {size}, {size}, 3] (or one [{size}, {size}, 3]) in [-1, 1]; got '
                        f'{np.shape(images)}. Resize to config.img_size first (see input_pipeline.load_image_folder).')
+    _check_batch(x, what, 'pixels')
+    _check_image_values(raw, x, what)
     return x
 
-  def _codes(self, codes, n: int, dim: int, what: str) -> np.ndarray:
+  def _codes(self, codes, n: int | None, dim: int, what: str) -> np.ndarray:
+    """Checked codes ([B, dim] or one [dim], repeated to n items; n None: as many as given) -> float32 [B, dim]."""
     c = np.asarray(codes, np.float32)
     if c.ndim == 1:
       c = c[None]
     if c.ndim != 2 or c.shape[1] != dim:
-      raise ValueError(f'{what} must be [B, {dim}] or [{dim}]; got {np.shape(codes)}.')
+      raise InputError(f'{what} must be [B, {dim}] or [{dim}]; got {np.shape(codes)}.')
+    _check_batch(c, what, 'values')
+    if n is None:
+      return c
     if len(c) == 1 and n > 1:
       c = np.repeat(c, n, axis=0)
     if len(c) != n:
-      raise ValueError(f'Got {len(c)} {what} for {n} images: give one, or one per image.')
+      raise InputError(f'Got {len(c)} {what} for {n} images: give one, or one per image.')
     return c
 
   def _require_flow(self, what: str):
@@ -258,7 +315,8 @@ class Translator:
 
   def style_from_z(self, z, domain) -> np.ndarray:
     """Latent-guided style codes F(z, u): z [B, z_dim] -> [B, style_dim]."""
-    z = np.asarray(z, np.float32).reshape(-1, self.z_dim)
+    z = np.asarray(z, np.float32)
+    z = self._codes(z.reshape(-1, self.z_dim) if z.ndim > 2 else z, None, self.z_dim, 'z')
     y = self._labels(domain, len(z))
     fn = functools.partial(self._fns['map'], self.params['style']['mapping'])
     return _batched(fn, max(self.batch_size, 256), z, y)
@@ -290,7 +348,7 @@ class Translator:
   def style_to_z(self, styles, domain) -> np.ndarray:
     """z = F^-1(s; u), the Gaussian coordinate of style codes [B, style_dim] (flow only)."""
     self._require_flow('style_to_z')
-    s = self._codes(styles, len(np.atleast_2d(styles)), self.style_dim, 'style codes')
+    s = self._codes(styles, None, self.style_dim, 'style codes')
     y = self._labels(domain, len(s))
     fn = functools.partial(self._fns['inverse'], self.params['style']['mapping'])
     return _batched(fn, max(self.batch_size, 256), s, y)
@@ -325,12 +383,12 @@ class Translator:
       out = s0[None] + a[:, None, None] * (s1 - s0)[None]
     elif space == 'z':
       if domain is None:
-        raise ValueError("interpolate(space='z') needs the codes' domain.")
+        raise InputError("interpolate(space='z') needs the codes' domain.")
       z0, z1 = self.style_to_z(s0, domain), self.style_to_z(s1, domain)
       z = z0[None] + a[:, None, None] * (z1 - z0)[None]
       out = self.style_from_z(z.reshape(-1, z.shape[-1]), domain).reshape(z.shape[0], z.shape[1], -1)
     else:
-      raise ValueError(f"space must be 'style' or 'z', not {space!r}.")
+      raise InputError(f"space must be 'style' or 'z', not {space!r}.")
     return out[:, 0] if np.ndim(start) == 1 and np.ndim(end) == 1 else out
 
   # ------------------------------------------------------------------ editing one style component
@@ -339,7 +397,7 @@ class Translator:
     """The style a traversal starts from: [n, style_dim] codes and their domains [n]."""
     given = [name for name, v in (('z', z), ('reference', reference), ('style', style)) if v is not None]
     if len(given) > 1:
-      raise ValueError(f'Give at most one of z, reference and style (got {", ".join(given)}).')
+      raise InputError(f'Give at most one of z, reference and style (got {", ".join(given)}).')
     if reference is not None:
       ref = self._images(reference, 'reference images')
       y = self._labels(domain, len(ref))
@@ -380,13 +438,13 @@ class Translator:
     """
     space = space or ('z' if self.is_flow else 'style')
     if space not in ('z', 'style'):
-      raise ValueError(f"space must be 'z' or 'style', not {space!r}.")
+      raise InputError(f"space must be 'z' or 'style', not {space!r}.")
     if space == 'z' and not self.is_flow:
       raise FlowRequiredError(
           "A z-space edit needs DSS's invertible flow mapping, but this model uses StarGAN v2's MLP, which has no "
           "inverse: use space='style' to edit the style code directly.")
     if not 0 <= int(component) < self.style_dim:
-      raise ValueError(f'component {component} is out of range: the style code has {self.style_dim} components '
+      raise InputError(f'component {component} is out of range: the style code has {self.style_dim} components '
                        f'(0..{self.style_dim - 1}).')
     values = np.asarray(values, np.float32).reshape(-1)
     s, y = self._base_style(domain, n, reference=reference, z=z, style=style)
@@ -441,7 +499,7 @@ class Translator:
     x = self._images(images)
     given = [name for name, v in (('z', z), ('reference', reference), ('style', style)) if v is not None]
     if len(given) > 1:
-      raise ValueError(f'Give at most one of z, reference and style (got {", ".join(given)}).')
+      raise InputError(f'Give at most one of z, reference and style (got {", ".join(given)}).')
     y = self._labels(target_domain, len(x))
     if style is not None:
       s = self._codes(style, len(x), self.style_dim, 'style codes')
@@ -450,7 +508,7 @@ class Translator:
       if len(ref) == 1 and len(x) > 1:
         ref = np.repeat(ref, len(x), axis=0)
       if len(ref) != len(x):
-        raise ValueError(f'Got {len(ref)} references for {len(x)} images: give one, or one per image.')
+        raise InputError(f'Got {len(ref)} references for {len(x)} images: give one, or one per image.')
       s = self.encode_style(ref, y)
       s = self.truncate(s, y, psi) if psi != 1.0 else s
     else:
@@ -459,4 +517,4 @@ class Translator:
     return self.generate(x, s)
 
 
-__all__ = ['FlowRequiredError', 'Translator', 'load_config', 'restore_ema', 'split_checkpoint_path']
+__all__ = ['FlowRequiredError', 'InputError', 'Translator', 'load_config', 'restore_ema', 'split_checkpoint_path']

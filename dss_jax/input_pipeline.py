@@ -154,7 +154,11 @@ def tfds_source(config, split, shard: bool | tuple[int, int] = False) -> _Source
 
 
 def _source(config, split, shard=False) -> _Source:
-  return registry.get(config).source(config, split, shard)
+  """The source function the registry names for config.dataset (one of the three above)."""
+  name = registry.get(config).source
+  if name is None:
+    raise ValueError(f'config.dataset={config.dataset!r} is made in memory: it has no tf.data source.')
+  return globals()[name](config, split, shard)
 
 
 # ------------------------------------------------------------------------------------------ transforms

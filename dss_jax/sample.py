@@ -36,9 +36,8 @@ import numpy as np
 from absl import logging
 from PIL import Image
 
+from dss_jax import eval_data, inference
 from dss_jax import images as imglib
-from dss_jax import inference
-from dss_jax.datasets import registry
 
 PSIS = (0.5, 0.7, 1.0)
 TRUNCATION_PSIS = (1.0, 0.7, 0.5, 0.0)
@@ -104,7 +103,7 @@ def _val_split(config, per_domain: int):
   The synthetic split comes from memory (no TensorFlow), the others through the input pipeline.
   """
   xs, ys, counts = [], [], {}
-  for batch in registry.eval_batches(config, 'test'):
+  for batch in eval_data.eval_batches(config, 'test'):
     for img, label in zip(batch['image'], batch['label']):
       if counts.get(int(label), 0) < per_domain:
         counts[int(label)] = counts.get(int(label), 0) + 1

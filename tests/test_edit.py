@@ -1,5 +1,6 @@
 """Editing one style component (Translator.traverse_styles / traverse / component_effects), on random networks."""
 
+import flow_numerics
 import jax
 import numpy as np
 import pytest
@@ -42,9 +43,13 @@ def test_moving_z_i_changes_only_s_i(dss, sources):
     others = np.delete(styles, 1, axis=-1)
     np.testing.assert_allclose(others, np.broadcast_to(others[:1], others.shape), rtol=0, atol=1e-6)
     assert np.all(np.abs(np.diff(styles[:, :, 1], axis=0)) > 1e-3), 'the edited component must move'
-  # The edit is the value asked for, in the flow's Gaussian coordinate.
-  z = dss.style_to_z(styles.reshape(-1, dss.style_dim), 2).reshape(styles.shape)
-  np.testing.assert_allclose(z[:, :, 1], np.array([-2.0, 0.0, 1.5])[:, None].repeat(3, 1), atol=1e-4)
+  # The edit is the value asked for, in the flow's Gaussian coordinate, up to float32's round-trip error
+  # at that z (tests/flow_numerics.py: a few eps times the flow's condition there, not a fixed 1e-4).
+  z = dss.style_to_z(styles.reshape(-1, dss.style_dim), 2)
+  tol = flow_numerics.round_trip_tolerance(dss.nets.mapping, dss.params['style']['mapping'], z, np.full(len(z), 2))
+  z, tol = z.reshape(styles.shape), tol.reshape(styles.shape)
+  asked = np.array([-2.0, 0.0, 1.5])[:, None].repeat(3, 1)
+  assert np.all(np.abs(z[:, :, 1] - asked) <= tol[:, :, 1]), (z[:, :, 1] - asked, tol[:, :, 1])
   images = dss.traverse(sources, 2, 1, [-1.0, 1.0], reference=refs[:1])
   assert images.shape == (2, 3, 32, 32, 3) and np.abs(images[1] - images[0]).max() > 0
   effects = dss.component_effects(sources, 2)

@@ -210,12 +210,31 @@ def outputs(fan_pair):
   net, variables, _ = fan_pair
   x = np.random.default_rng(0).uniform(-1, 1, (2, 128, 128, 3)).astype(np.float32)
   with torch.no_grad():
-    want = {'heatmaps': nhwc(heatmaps(net, nchw(x))), 'masks': [nhwc(m) for m in masks(net, nchw(x))],
-            'landmarks': landmarks(net, nchw(x)).numpy()}
+    hm = heatmaps(net, nchw(x))
+    want = {'heatmaps': nhwc(hm), 'masks': [nhwc(m) for m in masks(net, nchw(x))],
+            'landmarks': landmarks(net, nchw(x)).numpy(),
+            'upsampled': nhwc(F.interpolate(hm, scale_factor=4, mode='bilinear', align_corners=True))}
   got = {'heatmaps': np.asarray(jax.jit(fan_lib.heatmaps)(variables, x)),
          'masks': [np.asarray(m) for m in jax.jit(fan_lib.masks)(variables, x)],
          'landmarks': np.asarray(jax.jit(fan_lib.landmarks)(variables, x))}
+  got['upsampled'] = np.asarray(jax.jit(lambda h: fan_lib.resize_bilinear(h, 256, align_corners=True))(got['heatmaps']))
   return want, got
+
+
+def masks_deciding_edges_as(want_up, got_up):
+  """PyTorch's masks from its upsampled heatmaps, except that a value on the other side of the recipe's 0.1
+  threshold from ours takes our value (so our side's keep-or-drop decision), [B, H, W, 1] x 2, and how many.
+
+  The recipe drops heatmap values below 0.1: a step. Two correct float32 implementations whose heatmaps agree
+  to TOL can put a value within that distance of 0.1 on different sides of it (another processor's rounding
+  did, once in 12.8 million values), and the step turns a 1e-4 difference into up to ~0.1 / (max - min) in
+  the mask (9.9e-4 was seen). Either decision is right there, so the comparison uses ours at those values and
+  checks the rest of the recipe exactly; the caller checks that such values are few and lie at the threshold.
+  """
+  flips = (want_up < 0.1) != (got_up < 0.1)
+  hybrid = np.where(flips, got_up, want_up)
+  with torch.no_grad():
+    return [nhwc(m) for m in masks_from_heatmaps(nchw(hybrid))], flips
 
 
 # ------------------------------------------------------------------ tests
@@ -235,7 +254,11 @@ def test_heatmaps_masks_and_landmarks_match_pytorch(outputs):
            'landmarks': np.abs(got['landmarks'] - want['landmarks']).max()}
   print('max abs diff vs PyTorch:', {k: float(v) for k, v in diffs.items()})
   np.testing.assert_allclose(got['heatmaps'], want['heatmaps'], **TOL)
-  for g, w in zip(got['masks'], want['masks']):
+  want_masks, flips = masks_deciding_edges_as(want['upsampled'], got['upsampled'])
+  edge = TOL['atol'] + TOL['rtol'] * 0.1  # How far from 0.1 a value may be and still fall on the other side.
+  print(f'heatmap values on the other side of the threshold: {flips.sum()} of {flips.size}')
+  assert flips.sum() <= 1e-5 * flips.size and np.all(np.abs(want['upsampled'][flips] - 0.1) <= edge)
+  for g, w in zip(got['masks'], want_masks):
     assert g.shape == (2, 256, 256, 1)
     np.testing.assert_allclose(g, w, **TOL)
   np.testing.assert_allclose(got['landmarks'], want['landmarks'], **TOL)

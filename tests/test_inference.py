@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import tiny_config
 
-from dss_jax import checkpoint, inference, models
+from dss_jax import checkpoint, errors, inference, models
 
 
 @functools.lru_cache(maxsize=1)
@@ -137,3 +137,43 @@ def test_from_state_uses_the_ema_copies(images):
   assert t.step == 0 and t.params is state.ema
   x, _ = images
   assert t.translate(x[:2], 'domain4', seed=0).shape == (2, 32, 32, 3)
+
+
+def test_bad_inputs_get_one_sentence_before_any_network_runs(translator, images):
+  """uint8 or out-of-range images, fractional domains, empty batches, NaN pixels, wrong shapes: errors.InputError
+  (a ValueError) with one sentence that says what was seen, raised by host-side numpy before anything runs."""
+  x, _ = images
+  x = x[:3]
+  refused = [
+      (lambda: translator.translate(((x + 1) * 127.5).astype(np.uint8), 1),
+       r'images are uint8 \(values \d+\.\.\d+\), but the API takes float images in \[-1, 1\]: convert them with '
+       r'x.astype\(np.float32\) / 127.5 - 1\.'),
+      (lambda: translator.translate((x + 1) * 127.5, 1),
+       r'images have values [\d.]+\.\.[\d.]+, outside \[-1, 1\]: looks like 0\.\.255 pixel values; divide by '
+       r'127\.5 and subtract 1\.'),
+      (lambda: translator.translate(x, 1, reference=3 * x[:1]),
+       r'reference images have values -\d\.\d+\.\.\d\.\d+, outside \[-1, 1\]: scale them to \[-1, 1\]\.'),
+      (lambda: translator.translate(x, 1.7), r'Domain 1\.7 is not an integer: give a domain index \(0\.\.4\) or a name '
+                                             r'\(domain0, domain1, domain2, domain3, domain4\)\.'),
+      (lambda: translator.encode_style(x, [0, 1.5, 2]), r'Domain 1\.5 is not an integer'),
+      (lambda: translator.translate(x[:0], 1),
+       r'images is an empty batch \(shape \(0, 32, 32, 3\)\): give at least one'),
+      (lambda: translator.style_from_z(np.zeros((0, 4)), 1), r'z is an empty batch'),
+      (lambda: translator.translate(np.where(np.arange(3)[:, None, None, None] == 1, np.nan, x), 1),
+       r'images 1 \(of 3, counted from 0\) contain NaN or infinite pixels: their outputs would be NaN; fix or '
+       r'drop them\.'),
+      (lambda: translator.translate(x, 1, reference=np.stack([x[0] * np.inf, x[1], x[2] * np.nan])),
+       r'reference images 0 and 2 \(of 3, counted from 0\) contain NaN or infinite pixels'),
+      (lambda: translator.translate(x, 1, z=np.full((3, 4), np.nan)), r'z 0, 1 and 2 \(of 3, counted from 0\) contain'),
+      (lambda: translator.translate(x[0, :, :, 0], 1), r'images must be \[B, 32, 32, 3\] .* got \(32, 32\)\.'),
+      (lambda: translator.translate(x, 1, style=np.zeros((3, 5))),
+       r'style codes must be \[B, 4\] or \[4\]; got \(3, 5\)'),
+      (lambda: translator.translate(np.full((1, 32, 32, 3), 'a'), 1), r'images must be a numeric array'),
+  ]
+  for call, message in refused:
+    with pytest.raises(errors.InputError, match=message) as info:
+      call()
+    assert isinstance(info.value, ValueError) and '\n' not in str(info.value)
+  # What is fine stays fine: an integral float domain, and the unclipped overshoot of a generator's output.
+  np.testing.assert_array_equal(translator.translate(x, 2.0, seed=1), translator.translate(x, 2, seed=1))
+  assert translator.translate(np.clip(x * 1.1, -1.1, 1.1), 1, seed=1).shape == x.shape

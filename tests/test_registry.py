@@ -13,7 +13,7 @@ from ml_collections import config_flags
 
 from configs import default
 from configs import synthetic as synthetic_config
-from dss_jax import errors
+from dss_jax import errors, eval_data
 from dss_jax.datasets import registry, synthetic
 
 
@@ -38,6 +38,7 @@ def test_domain_names_and_the_synthetic_split_never_import_tensorflow(old_afhq_w
       import sys
       import dss_jax.datasets
       from configs import default, synthetic
+      from dss_jax import eval_data
       from dss_jax.datasets import registry
       config = default.get_config()
       config.afhq_version = 'v2'
@@ -45,7 +46,7 @@ def test_domain_names_and_the_synthetic_split_never_import_tensorflow(old_afhq_w
       config = synthetic.get_config()
       config.synthetic.test_per_domain = 3
       assert registry.domain_names(config) == [f'domain{{k}}' for k in range(5)]
-      assert sum(len(b['label']) for b in registry.eval_batches(config, 'test')) == 15
+      assert sum(len(b['label']) for b in eval_data.eval_batches(config, 'test')) == 15
       assert 'tensorflow' not in sys.modules and 'tensorflow_datasets' not in sys.modules
 
       # dss_jax.inference imports the networks; distrax (whose TFP imports TensorFlow) only when a flow runs.
@@ -118,8 +119,8 @@ def test_eval_batches_of_the_synthetic_split_are_views_of_its_arrays():
   config = synthetic_config.get_config()
   config.synthetic.test_per_domain, config.val_batch_size = 3, 4
   data = registry.arrays(config, 'test')
-  batches = list(registry.eval_batches(config, 'val'))
+  batches = list(eval_data.eval_batches(config, 'val'))
   assert [len(b['label']) for b in batches] == [4, 4, 4, 3]
   np.testing.assert_array_equal(np.concatenate([b['image'] for b in batches]), data['image'])
   with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
-    registry.eval_batches(config, 'dev')
+    eval_data.eval_batches(config, 'dev')

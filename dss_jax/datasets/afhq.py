@@ -24,8 +24,7 @@ from typing import ClassVar
 import tensorflow_datasets as tfds
 from etils import epath
 
-from dss_jax.datasets import image_folder
-from dss_jax.datasets.registry import TFDS_DOMAINS
+from dss_jax.datasets import afhq_configs, image_folder
 from dss_jax.errors import DatasetNotFoundError, DomainCountError
 
 _CITATION_AFHQ = """@inproceedings{choi2020starganv2,
@@ -48,13 +47,13 @@ class AfhqConfig(tfds.core.BuilderConfig):
 
 CONFIGS = {
     'v1': AfhqConfig(name='v1', description='AFHQ v1 (2020): 512 px JPEG, cat/dog/wild, ~16k images.',
-                     domains=TFDS_DOMAINS['v1'], download_target='afhq-dataset',
+                     domains=afhq_configs.DOMAINS['v1'], download_target='afhq-dataset',
                      layout='train/{cat,dog,wild}/*.jpg and val/{cat,dog,wild}/*.jpg'),
     'v2': AfhqConfig(name='v2', description='AFHQ v2 (2021): 512 px PNG (Lanczos-resized), cat/dog/wild.',
-                     domains=TFDS_DOMAINS['v2'], download_target='afhq-v2-dataset',
+                     domains=afhq_configs.DOMAINS['v2'], download_target='afhq-v2-dataset',
                      layout='train/{cat,dog,wild}/*.png and test/{cat,dog,wild}/*.png (or val/)'),
     'celeba_hq': AfhqConfig(name='celeba_hq', description='CelebA-HQ as released with StarGAN v2: 1024 px JPEG.',
-                            domains=TFDS_DOMAINS['celeba_hq'], download_target='celeba-hq-dataset',
+                            domains=afhq_configs.DOMAINS['celeba_hq'], download_target='celeba-hq-dataset',
                             layout='train/{female,male}/*.jpg and val/{female,male}/*.jpg'),
 }
 

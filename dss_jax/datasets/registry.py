@@ -3,12 +3,12 @@
   from dss_jax.datasets import registry
   registry.domain_names(config)             # ['cat', 'dog', 'wild']: label order, checked against num_domains
   registry.arrays(config, 'test')           # the whole split in memory (synthetic), else None
-  registry.eval_batches(config, 'test')     # dict(image, label, ...) batches, in a fixed order
 
-Per dataset (`DATASETS`): its domain names, its in-memory splits where they exist, and the input
-pipeline's function that builds its tf.data source (imported only when called). This module imports no
-TensorFlow and no TFDS: asking a trained model its domain names, or evaluating on the synthetic
-dataset, never pays for them. The dataset keys of the config (configs/default.py documents them):
+Per dataset (`DATASETS`): its domain names, its in-memory splits where they exist, and the name of the
+input pipeline's function that builds its tf.data source (input_pipeline looks it up). This module
+imports no TensorFlow, no TFDS and not the input pipeline: asking a trained model its domain names, or
+evaluating on the synthetic dataset (`eval_data.eval_batches`), never pays for them. The dataset keys of
+the config (configs/default.py documents them):
 
   config.dataset            'synthetic' | 'folder' | 'afhq' | 'celeba_hq' | 'vector'
   config.afhq_version       'v1' | 'v2' (the TFDS builder config of 'afhq')
@@ -18,25 +18,12 @@ dataset, never pays for them. The dataset keys of the config (configs/default.py
 """
 
 import dataclasses
-import importlib
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from dss_jax.datasets import image_folder, synthetic, vector
+from dss_jax.datasets import afhq_configs, image_folder, synthetic, vector
 from dss_jax.errors import DomainCountError
-
-# Domains of each config of the TFDS builder `afhq` (datasets/afhq.py), in label order (sorted folder names).
-TFDS_DOMAINS = {'v1': ('cat', 'dog', 'wild'), 'v2': ('cat', 'dog', 'wild'), 'celeba_hq': ('female', 'male')}
-AFHQ_VERSIONS = ('v1', 'v2')
-
-
-def _pipeline(function: str) -> Callable:
-  """input_pipeline.<function>, imported (with TensorFlow) only when called."""
-  def call(*args, **kwargs):
-    return getattr(importlib.import_module('dss_jax.input_pipeline'), function)(*args, **kwargs)
-  call.__name__ = call.__qualname__ = f'input_pipeline.{function}'
-  return call
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,13 +31,14 @@ class Dataset:
   """One value of config.dataset.
 
   domains: config -> domain names in label order (unchecked). describe: (config, names) -> how the
-  count error names the dataset. source: (config, split, shard) -> the input pipeline's source (TF).
+  count error names the dataset. source: the name of input_pipeline's function (config, split, shard) ->
+  the dataset's tf.data source, or None for data made in memory only (the pipeline says so).
   arrays: (config, split) -> the whole split in memory, or None when the dataset has no such form.
   """
   name: str
   domains: Callable[..., list[str]]
   describe: Callable[..., str]
-  source: Callable
+  source: str | None
   arrays: Callable[..., dict[str, np.ndarray]] | None = None
   train_iterator: Callable | None = None  # (config, seed) -> numpy training batches, for data made in memory.
 
@@ -72,8 +60,8 @@ def tfds_config_name(config) -> str:
   if config.dataset == 'celeba_hq':
     return 'celeba_hq'
   version = config.get('afhq_version') or 'v1'
-  if version not in AFHQ_VERSIONS:
-    raise ValueError(f"For config.dataset='afhq', config.afhq_version must be one of {AFHQ_VERSIONS}, "
+  if version not in afhq_configs.AFHQ_VERSIONS:
+    raise ValueError(f"For config.dataset='afhq', config.afhq_version must be one of {afhq_configs.AFHQ_VERSIONS}, "
                      f'not {version!r}.')
   return version
 
@@ -101,25 +89,21 @@ def _synthetic_arrays(config, split):
   return synthetic.load_split(s.n_style, synthetic_variant(config), split, per_domain, config.img_size)
 
 
-def _no_tf_source(config, *args, **kwargs):
-  raise ValueError(f'config.dataset={config.dataset!r} is made in memory: it has no tf.data source.')
-
-
 DATASETS = {
     'synthetic': Dataset(
         'synthetic', lambda c: synthetic.domain_names(c.synthetic.n_style, synthetic_variant(c)),
         lambda c, names: f'the synthetic dataset with n_style={c.synthetic.n_style} (K = 2n+1)',
-        source=_pipeline('synthetic_source'), arrays=_synthetic_arrays),
+        source='synthetic_source', arrays=_synthetic_arrays),
     # find_domains checks the count itself, with the folder layout in its message.
     'folder': Dataset('folder', lambda c: image_folder.find_domains(c.data_dir, c.num_domains),
-                      lambda c, names: f'{c.data_dir!r}', source=_pipeline('folder_source')),
-    'afhq': Dataset('afhq', lambda c: list(TFDS_DOMAINS[tfds_config_name(c)]),
-                    lambda c, names: f'afhq ({", ".join(names)})', source=_pipeline('tfds_source')),
+                      lambda c, names: f'{c.data_dir!r}', source='folder_source'),
+    'afhq': Dataset('afhq', lambda c: list(afhq_configs.DOMAINS[tfds_config_name(c)]),
+                    lambda c, names: f'afhq ({", ".join(names)})', source='tfds_source'),
     'vector': Dataset('vector', lambda c: [f'domain{k}' for k in range(c.num_domains)],
-                      lambda c, names: 'the vector data', source=_no_tf_source,
+                      lambda c, names: 'the vector data', source=None,
                       train_iterator=lambda c, seed: vector.from_config(c).batches(c.batch_size, seed)),
-    'celeba_hq': Dataset('celeba_hq', lambda c: list(TFDS_DOMAINS['celeba_hq']),
-                         lambda c, names: f'celeba_hq ({", ".join(names)})', source=_pipeline('tfds_source')),
+    'celeba_hq': Dataset('celeba_hq', lambda c: list(afhq_configs.DOMAINS['celeba_hq']),
+                         lambda c, names: f'celeba_hq ({", ".join(names)})', source='tfds_source'),
 }
 
 
@@ -164,16 +148,5 @@ def eval_split(split: str) -> str:
   return 'test' if split == 'val' else split
 
 
-def eval_batches(config, split: str = 'test') -> Iterator[dict[str, np.ndarray]]:
-  """Every image of a split once, in a fixed order, in batches of config.val_batch_size: dict(image, label)
-  (+ content, style for the synthetic dataset). In memory when the dataset has arrays (no TensorFlow),
-  else input_pipeline.create_eval_iterator."""
-  data = arrays(config, eval_split(split))
-  if data is not None:
-    return batches(data, config.val_batch_size)
-  from dss_jax import input_pipeline  # TensorFlow.
-  return input_pipeline.create_eval_iterator(config, split)
-
-
-__all__ = ['DATASETS', 'Dataset', 'arrays', 'batches', 'domain_names', 'eval_batches', 'eval_split', 'get',
+__all__ = ['DATASETS', 'Dataset', 'arrays', 'batches', 'domain_names', 'eval_split', 'get',
            'synthetic_variant', 'tfds_config_name', 'upgrade_config']
