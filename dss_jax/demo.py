@@ -421,7 +421,10 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
 
 def make_editor(workdir: str, config=None, checkpoint=None, max_sliders: int = MAX_SLIDERS) -> Editor:
   """The Editor of a workdir's model (EMA weights), with its validation images, compiled for the page."""
-  translator = inference.Translator.from_checkpoint_flag(workdir, checkpoint, config=config)
+  try:
+    translator = inference.Translator.from_checkpoint_flag(workdir, checkpoint, config=config)
+  except (FileNotFoundError, ValueError) as e:  # No workdir, no checkpoint, another config's: their sentence.
+    raise SystemExit(f'error: {e}') from None
   x, y = _validation_images(translator.config)
   logging.info('Compiling the translator for the page and measuring what each style component moves (once, '
                'before the page opens) ...')

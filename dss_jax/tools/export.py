@@ -197,7 +197,10 @@ def main(argv):
   FLAGS = flags.FLAGS
   console.import_tensorflow_quietly()
   with errors.sentences_not_tracebacks():
-    translator = inference.Translator.from_checkpoint_flag(FLAGS.workdir, FLAGS.checkpoint)
+    try:
+      translator = inference.Translator.from_checkpoint_flag(FLAGS.workdir, FLAGS.checkpoint)
+    except (FileNotFoundError, ValueError) as e:  # No workdir, no checkpoint, another config's: their sentence.
+      raise SystemExit(f'error: {e}') from None
     logging.info('Exporting step %s of %s as %s for %s (lowering three translations) ...', translator.step,
                  FLAGS.workdir, FLAGS.format, ', '.join(FLAGS.platforms))
     out = export(translator, FLAGS.out, FLAGS.format, FLAGS.platforms, FLAGS.overwrite)
