@@ -138,7 +138,7 @@ class Component:
 
   @property
   def info(self) -> str:
-    return f'effect {self.effect:.3f} (mean |change| per pixel from -1 to +1 std), #{self.rank} of the components'
+    return f'effect {self.effect:.3f}, #{self.rank}: mean |change| per pixel from -1 to +1 std'
 
 
 # ------------------------------------------------------------------------------------------ the editor
