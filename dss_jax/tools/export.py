@@ -195,12 +195,12 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   from dss_jax import console, errors
   FLAGS = flags.FLAGS
-  console.import_tensorflow_quietly()
   with errors.sentences_not_tracebacks():
     try:
       translator = inference.Translator.from_checkpoint_flag(FLAGS.workdir, FLAGS.checkpoint)
     except (FileNotFoundError, ValueError) as e:  # No workdir, no checkpoint, another config's: their sentence.
       raise SystemExit(f'error: {e}') from None
+    console.import_tensorflow_quietly()  # After the workdir is found: a wrong path is told without the wait.
     logging.info('Exporting step %s of %s as %s for %s (lowering three translations) ...', translator.step,
                  FLAGS.workdir, FLAGS.format, ', '.join(FLAGS.platforms))
     out = export(translator, FLAGS.out, FLAGS.format, FLAGS.platforms, FLAGS.overwrite)
