@@ -325,7 +325,8 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
     refs = thumbs(editor.references(domain))
     note = ('the sliders keep their positions: the same z in its style distribution' if editor.space == 'z' else
             'the sliders keep their positions, in its code distribution')
-    return (gr.Gallery(value=refs), *sliders_for(domain, coords), output(source, domain, coords),
+    # The reference was of the previous domain: the saved grid no longer shows it.
+    return (gr.Gallery(value=refs), None, *sliders_for(domain, coords), output(source, domain, coords),
             f'Target domain {domain}: {note}.')
 
   def set_style(domain, source, coords, reference, message):
@@ -406,7 +407,8 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
     sources.select(pick_source, [domain, coords_state], [source_state, source_view, output_view, message])
     source_file.upload(upload_source, [source_file, domain, coords_state, source_state],
                        [source_state, source_view, output_view, message, source_file])
-    domain.change(change_domain, [domain, source_state, coords_state], [references, *sliders, output_view, message])
+    domain.change(change_domain, [domain, source_state, coords_state],
+                  [references, reference_state, *sliders, output_view, message])
     style_outputs = [coords_state, reference_state, *sliders, output_view, message]
     references.select(pick_reference, [domain, source_state], style_outputs)
     reference_file.upload(upload_reference, [reference_file, domain, source_state, coords_state, reference_state],
@@ -440,6 +442,8 @@ def launch(editor: Editor, out_dir: str, host: str = '127.0.0.1', port: int | No
            title: str = ''):
   """Builds and serves the page; returns (the gradio Blocks, its local URL). block=False returns at once (tests)."""
   os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
+  import logging as std_logging
+  std_logging.getLogger('httpx').setLevel(std_logging.WARNING)  # gradio's own requests to its page, at INFO.
   page = build_page(editor, out_dir, title)
   _, url, _ = page.launch(server_name=host, server_port=port, prevent_thread_lock=not block, share=False,
                           inbrowser=False, quiet=not block, ssr_mode=False, allowed_paths=[out_dir],

@@ -235,7 +235,7 @@ def test_a_bad_upload_is_one_line_on_the_page(browser_page, tmp_path, name, arra
   assert _output(tab)  # The page still shows an output.
 
 
-def test_an_uploaded_reference_sets_the_style(browser_page, tmp_path):
+def test_an_uploaded_reference_sets_the_style_and_a_bad_one_changes_nothing(browser_page, editor, tmp_path):
   tab, _ = browser_page
   before = _output(tab)
   noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3))
@@ -243,5 +243,9 @@ def test_an_uploaded_reference_sets_the_style(browser_page, tmp_path):
   _wait_for_new_output(tab, before)
   message = tab.inner_text('#message')
   assert message.startswith("Reference: Loaded ref.png: it was resized from 64x64 to the model's 32x32."), message
-  tab.set_input_files('#upload_reference input[type=file]', _write(tmp_path / 'again.png', np.zeros((32, 32, 3))))
-  tab.wait_for_function('() => document.querySelector("#message").innerText.includes("again.png")', timeout=30_000)
+  before, positions = _output(tab), _sliders(tab, editor)
+  (tmp_path / 'bad.jpg').write_bytes(b'not a jpeg')
+  tab.set_input_files('#upload_reference input[type=file]', str(tmp_path / 'bad.jpg'))
+  tab.wait_for_function('() => document.querySelector("#message").innerText.includes("bad.jpg")', timeout=30_000)
+  assert tab.inner_text('#message').startswith('bad.jpg is not an image this page can read')
+  assert _output(tab) == before and _sliders(tab, editor) == positions  # A refused reference changes nothing.
