@@ -133,7 +133,6 @@ def write_savedmodel(translator: inference.Translator, out: str, platforms=PLATF
                                native_serialization_platforms=tuple(platforms))
     input_signature = [tf.TensorSpec((None, *shape), tf.as_dtype(dtype), name=arg)
                        for arg, (shape, dtype) in spec.items()]
-
     function = tf.function(_serving_function(name, converted, {k: module.weights[k] for k in params}),
                            input_signature=input_signature, autograph=False)
     setattr(module, name, function)
