@@ -29,7 +29,10 @@ setuptools.setup(
         'scikit-learn>=1.4',
     ],
     extras_require={
-        'test': ['pytest>=8.0', 'chex>=0.1.92', 'ruff>=0.6', 'nbclient>=0.10', 'nbformat>=5.9', 'ipykernel>=6.0'],
+        # playwright drives the system's chromium in the editing page's browser tests (never its own download).
+        'test': ['pytest>=8.0', 'chex>=0.1.92', 'ruff>=0.6', 'nbclient>=0.10', 'nbformat>=5.9', 'ipykernel>=6.0',
+                 'playwright>=1.40'],
         'torch': ['torch>=2.0'],
+        'demo': ['gradio>=6.31'],  # The editing page (python -m dss_jax.demo); 6.31.0 is the version tested.
     },
 )

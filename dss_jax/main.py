@@ -5,6 +5,7 @@
   python -m dss_jax.main --config=configs/synthetic.py --workdir=runs/demo --mode=sample
   python -m dss_jax.main --config=configs/afhq.py --workdir=runs/afhq --mode=sample --image=cat.jpg --target=dog --num=8
   python -m dss_jax.main --config=configs/synthetic.py --workdir=runs/demo --mode=eval
+  python -m dss_jax.main --config=configs/synthetic.py --workdir=runs/demo --mode=demo   # the editing page (demo.py)
   python -m dss_jax.main --config=configs/celeba_hq.py --config.fan_path=checkpoints/fan.npz --mode=align \
       --inp_dir=my_faces --out_dir=my_faces_aligned
 """
@@ -19,7 +20,7 @@ from dss_jax import console, errors
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Config file, optionally path:stargan_v2.', lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs, grids and metrics.')
-flags.DEFINE_enum('mode', 'train', ['train', 'summary', 'sample', 'eval', 'align'], 'What to do.')
+flags.DEFINE_enum('mode', 'train', ['train', 'summary', 'sample', 'eval', 'align', 'demo'], 'What to do.')
 flags.DEFINE_bool('distributed', False, 'Multi-process run (TPU pod slice, several GPU hosts): call '
                   'jax.distributed.initialize() first. Start the same command on every host.')
 # --distributed: where JAX cannot find them itself (TPU pod slices, Slurm and Open MPI need none of these).
@@ -85,6 +86,9 @@ def _run(config):
     from dss_jax import evaluate
     print(evaluate.markdown(evaluate.run(config, FLAGS.workdir, checkpoint=FLAGS.checkpoint, seed=FLAGS.seed,
                                          modes=FLAGS.eval_modes)))
+  elif FLAGS.mode == 'demo':  # The editing page, http://127.0.0.1:7860 (dss_jax/demo.py; GRADIO_SERVER_PORT moves it).
+    from dss_jax import demo
+    demo.serve(FLAGS.workdir, config=config, checkpoint=FLAGS.checkpoint, port=None)
 
 
 def _evaluate_after_training(config, state):

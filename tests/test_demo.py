@@ -1,0 +1,251 @@
+"""The editing page: its computations (Editor, uploads, labels) and the page itself in a real browser.
+
+The browser tests start the page in this process on the tiny model test_inference.py trains once per session
+and drive Debian's chromium through playwright; they skip, saying why, without gradio, playwright or a
+chromium binary (.ci/run installs all three).
+"""
+
+import os
+import shutil
+import socket
+
+import numpy as np
+import pytest
+from conftest import tiny_config
+from PIL import Image
+from test_inference import trained_workdir
+
+from dss_jax import demo, inference
+
+CHROMIUM = os.environ.get('DSS_JAX_CHROMIUM') or shutil.which('chromium') or shutil.which('chromium-browser')
+
+
+@pytest.fixture(scope='module')
+def translator():
+  return inference.Translator.from_workdir(trained_workdir())
+
+
+@pytest.fixture(scope='module')
+def val_images(translator):
+  from dss_jax import sample
+  return sample._val_split(translator.config, per_domain=2)
+
+
+@pytest.fixture(scope='module')
+def editor(translator, val_images):
+  return demo.Editor(translator, *val_images, effect_sources=2)
+
+
+# ---------------------------------------------------------------- without a browser
+
+
+def test_sliders_edit_the_flow_z_as_traverse_does(editor, translator, val_images):
+  x = val_images[0][0]
+  z = translator.sample_z(1, seed=4)[0]
+  coords = editor.coordinates(3, z=z)
+  np.testing.assert_array_equal(coords, z)  # DSS: the sliders are z itself.
+  coords[1] = 1.7
+  expected = translator.traverse(x[None], 3, 1, [1.7], z=z[None])[0, 0]
+  np.testing.assert_allclose(editor.render(x, 3, coords), expected, atol=1e-5)
+  # A reference's coordinates are its Gaussian coordinate, and render it back.
+  ref = val_images[0][-1]
+  coords = editor.coordinates(3, reference=ref)
+  np.testing.assert_allclose(coords, translator.reference_to_z(ref[None], 3)[0], atol=1e-6)
+  np.testing.assert_allclose(editor.render(x, 3, coords), translator.translate(x[None], 3, reference=ref[None])[0],
+                             atol=1e-4)
+
+
+def test_stargan_v2_sliders_edit_the_code_in_std_units(val_images):
+  import jax
+
+  from dss_jax import models, state
+  config = tiny_config('stargan_v2')
+  params = state.ema_trees(state.group(jax.jit(models.build(config).init)(jax.random.key(1))))
+  t = inference.Translator(config, params)
+  editor = demo.Editor(t, *val_images, effect_sources=1)
+  assert editor.space == 'style' and len(editor.sliders) == config.style_dim
+  x, z = val_images[0][0], t.sample_z(1, seed=2)[0]
+  coords = editor.coordinates(2, z=z)
+  np.testing.assert_allclose(editor.style(coords, 2), t.style_from_z(z[None], 2)[0], atol=1e-5)
+  coords[0] = -1.5
+  expected = t.traverse(x[None], 2, 0, [-1.5], z=z[None], space='style')[0, 0]
+  np.testing.assert_allclose(editor.render(x, 2, coords), expected, atol=1e-5)
+
+
+def test_components_are_labelled_and_ranked_by_their_effect(editor, translator, val_images):
+  described = editor.components_of(0)
+  assert [c.index for c in described] == list(range(translator.style_dim))
+  effects = translator.component_effects(val_images[0][:2], 0)
+  np.testing.assert_allclose([c.effect for c in described], effects, rtol=1e-4)
+  assert sorted(c.rank for c in described) == list(range(1, translator.style_dim + 1))
+  assert described[int(np.argmax(effects))].rank == 1
+  assert all(c.label.startswith(f'component {c.index}: ') for c in described)
+
+
+def test_describe_change_says_colour_or_brightness_and_where():
+  diff = np.zeros((2, 16, 16, 3), np.float32)
+  diff[:, 6:10, 6:10] = [0.8, -0.4, -0.4]  # The centre changes hue.
+  assert demo.describe_change(diff) == ('colour', 'centre')
+  diff = np.full((2, 16, 16, 3), 0.3, np.float32)
+  diff[:, 4:12, 4:12] = 0.0  # Everything but the centre gets lighter.
+  assert demo.describe_change(diff) == ('brightness', 'edges')
+  assert demo.describe_change(np.full((1, 16, 16, 3), -0.2, np.float32)) == ('brightness', 'whole image')
+
+
+def _write(path, array, mode=None):
+  Image.fromarray(np.asarray(array, np.uint8), mode).save(path)
+  return str(path)
+
+
+def test_read_image_converts_resizes_and_refuses_in_one_sentence(tmp_path):
+  (tmp_path / 'notes.txt').write_text('not a picture')
+  image, message = demo.read_image(str(tmp_path / 'notes.txt'), 32)
+  assert image is None and message.startswith('notes.txt is not an image') and '\n' not in message
+  image, message = demo.read_image(_write(tmp_path / 'gray.png', np.full((32, 32), 200)), 32)
+  assert image.shape == (32, 32, 3) and 'grayscale' in message
+  np.testing.assert_allclose(image, 200 / 127.5 - 1, atol=1e-6)
+  rgba = np.zeros((32, 32, 4), np.uint8)
+  rgba[..., 0], rgba[:16, :, 3] = 255, 255  # Top half opaque red, bottom half transparent.
+  image, message = demo.read_image(_write(tmp_path / 'rgba.png', rgba), 32)
+  assert 'transparent parts were put on white' in message
+  np.testing.assert_allclose(image[0, 0], [1, -1, -1])
+  np.testing.assert_allclose(image[-1, 0], [1, 1, 1])
+  image, message = demo.read_image(_write(tmp_path / 'big.png', np.zeros((48, 64, 3))), 32)
+  assert image.shape == (32, 32, 3) and 'resized from 64x48 to' in message
+  image, message = demo.read_image(_write(tmp_path / 'ok.png', np.zeros((32, 32, 3))), 32)
+  assert message == 'Loaded ok.png.'
+
+
+def test_grid_is_saved_with_its_slider_values(editor, val_images, tmp_path):
+  x = val_images[0]
+  coords = editor.coordinates(1, z=np.full(4, 0.5, np.float32))
+  path = demo.save_grid(editor.grid(x[0], 1, coords, reference=x[1]), str(tmp_path))
+  again = demo.save_grid(editor.grid(x[0], 1, coords), str(tmp_path))
+  assert path != again and sorted(os.listdir(tmp_path)) == sorted(map(os.path.basename, (path, again)))
+  with Image.open(path) as picture:
+    assert picture.width > 3 * demo.GRID_CELL and picture.height > demo.GRID_CELL
+
+
+# ---------------------------------------------------------------- in a browser
+
+
+def _free_port() -> int:
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return s.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def browser_page(editor, tmp_path_factory):
+  """(playwright page showing the editing page, folder of saved grids)."""
+  pytest.importorskip('gradio', reason="gradio is not installed: pip install -e '.[demo]'")
+  sync_api = pytest.importorskip('playwright.sync_api', reason='playwright is not installed (pip install playwright)')
+  if not CHROMIUM:
+    pytest.skip('No chromium binary (apt-get install chromium, or set DSS_JAX_CHROMIUM): the browser tests need one.')
+  out_dir = str(tmp_path_factory.mktemp('demo_grids'))
+  page, url = demo.launch(editor, out_dir, port=_free_port(), block=False, title='test')
+  with sync_api.sync_playwright() as p:
+    browser = p.chromium.launch(executable_path=CHROMIUM)
+    tab = browser.new_page(viewport={'width': 1400, 'height': 1000})
+    tab.goto(url)
+    tab.wait_for_selector('#output img', timeout=60_000)
+    yield tab, out_dir
+    browser.close()
+  page.close()
+
+
+def _output(tab) -> str:
+  """The output image's URL: gradio names its files by content hash, so another image is another URL."""
+  return tab.get_attribute('#output img', 'src')
+
+
+def _wait_for_new_output(tab, before: str):
+  tab.wait_for_function('s => document.querySelector("#output img").src != s', arg=before, timeout=30_000)
+
+
+def _sliders(tab, editor) -> list[float]:
+  return [float(tab.input_value(f'#slider_{c} input[type=number]')) for c in editor.sliders]
+
+
+def test_moving_a_slider_changes_the_output_and_keeps_the_others(browser_page, editor, tmp_path):
+  tab, _ = browser_page
+  before, positions = _output(tab), _sliders(tab, editor)
+  moved = editor.sliders[1]
+  tab.locator(f'#slider_{moved} input[type=range]').fill('2.5')
+  _wait_for_new_output(tab, before)
+  after = _sliders(tab, editor)
+  assert after[1] == 2.5
+  assert [v for i, v in enumerate(after) if i != 1] == [v for i, v in enumerate(positions) if i != 1]
+  tab.screenshot(path=str(tmp_path / 'page.png'), full_page=True)
+
+
+def test_picking_a_reference_changes_the_output_and_sets_the_sliders(browser_page, editor):
+  tab, _ = browser_page
+  before = _output(tab)
+  tab.locator('#references .thumbnail-item').nth(1).click()
+  _wait_for_new_output(tab, before)
+  assert tab.inner_text('#message').startswith('Style of reference 1 of domain0')
+  expected = editor.coordinates(0, reference=editor.references(0)[1])
+  assert _sliders(tab, editor) == [demo.slider_value(expected[c]) for c in editor.sliders]
+
+
+def test_new_style_and_domain_change_update_the_output(browser_page):
+  tab, _ = browser_page
+  before = _output(tab)
+  tab.click('#new_style')
+  _wait_for_new_output(tab, before)
+  assert tab.inner_text('#message').startswith('A new style: random z number')
+  before = _output(tab)
+  tab.click('#domain input')
+  tab.get_by_role('option', name='domain3').click()
+  _wait_for_new_output(tab, before)
+  assert 'Target domain domain3' in tab.inner_text('#message')
+
+
+def test_save_grid_writes_a_png(browser_page):
+  tab, out_dir = browser_page
+  tab.click('#save')
+  tab.wait_for_function('() => document.querySelector("#message").innerText.startsWith("Saved")', timeout=30_000)
+  [name] = os.listdir(out_dir)
+  assert name.endswith('.png') and name in tab.inner_text('#message')
+  with Image.open(os.path.join(out_dir, name)) as picture:
+    assert picture.format == 'PNG'
+
+
+@pytest.mark.parametrize('name,array,expected', [
+    ('notes.txt', None, 'notes.txt is not an image this page can read'),
+    ('gray.png', np.full((32, 32), 90), 'Source: Loaded gray.png: it was grayscale and was converted to RGB.'),
+    ('rgba.png', np.full((32, 32, 4), 128), 'Source: Loaded rgba.png: its transparent parts were put on white.'),
+    ('wide.png', np.full((40, 80, 3), 30), "Source: Loaded wide.png: it was resized from 80x40 to the model's 32x32."),
+])
+def test_a_bad_upload_is_one_line_on_the_page(browser_page, tmp_path, name, array, expected):
+  tab, _ = browser_page
+  path = tmp_path / name
+  if array is None:
+    path.write_bytes(b'\x00\x01 this is not an image')
+  else:
+    _write(path, array)
+  before = tab.get_attribute('#source img', 'src')
+  tab.set_input_files('#upload_source input[type=file]', str(path))
+  tab.wait_for_function('n => document.querySelector("#message").innerText.includes(n)', arg=name, timeout=30_000)
+  message = tab.inner_text('#message').strip()
+  assert message.startswith(expected) and '\n' not in message
+  source = tab.get_attribute('#source img', 'src')
+  assert (source == before) if array is None else (source != before)  # A refused file changes nothing.
+  assert _output(tab)  # The page still shows an output.
+
+
+def test_an_uploaded_reference_sets_the_style_and_a_bad_one_changes_nothing(browser_page, editor, tmp_path):
+  tab, _ = browser_page
+  before = _output(tab)
+  noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3))
+  tab.set_input_files('#upload_reference input[type=file]', _write(tmp_path / 'ref.png', noise))
+  _wait_for_new_output(tab, before)
+  message = tab.inner_text('#message')
+  assert message.startswith("Reference: Loaded ref.png: it was resized from 64x64 to the model's 32x32."), message
+  before, positions = _output(tab), _sliders(tab, editor)
+  (tmp_path / 'bad.jpg').write_bytes(b'not a jpeg')
+  tab.set_input_files('#upload_reference input[type=file]', str(tmp_path / 'bad.jpg'))
+  tab.wait_for_function('() => document.querySelector("#message").innerText.includes("bad.jpg")', timeout=30_000)
+  assert tab.inner_text('#message').startswith('bad.jpg is not an image this page can read')
+  assert _output(tab) == before and _sliders(tab, editor) == positions  # A refused reference changes nothing.
