@@ -277,6 +277,13 @@ def _parameter_overview(state, workdir: str) -> None:
                os.path.join(workdir, 'parameter_overview.txt'))
 
 
+def _stop_trace() -> None:
+  try:
+    jax.profiler.stop_trace()
+  except RuntimeError:  # No trace running: clu's Profile ended it.
+    pass
+
+
 def _claim(workdir: str) -> bool:
   """workdir.claim on process 0 (True when taken now); in a multi-process run the others learn its outcome
   through the coordination service, so that every process stops with the same sentence."""
@@ -379,10 +386,10 @@ def _train(config, workdir, train_iterator, in_memory, stop) -> TrainState:
       images.save_png(os.path.join(workdir, 'samples', f'{step:06d}.png'), picture)
     writer.write_images(step, {'samples/source|reference|reference-guided|latent-guided': picture[None]})
 
-  # config.profile_steps > 0: a trace of that many steps, from the 5th step of this run (compiled, warm), in
-  # <workdir>/plugins/profile/ (TensorBoard's Profile tab).
+  # config.profile_steps > 0: a trace of that many steps, from this run's second (the first compiles), in
+  # <workdir>/plugins/profile/ (TensorBoard's Profile tab; process 0).
   profile = (periodic_actions.Profile(logdir=workdir, num_profile_steps=config.profile_steps,
-                                      first_profile=start + min(5, config.total_iters - start - 1))
+                                      profile_duration_ms=None, first_profile=start + 1)
              if config.get('profile_steps', 0) > 0 and jax.process_index() == 0 else None)
   chrono = Chrono(workdir, start)
   history, history_start, t0, saved_step = [], start, time.time(), start
@@ -438,6 +445,8 @@ def _train(config, workdir, train_iterator, in_memory, stop) -> TrainState:
       chrono.resume()
   finally:
     mngr.wait_until_finished()  # A pending asynchronous save completes even when the run stops on an error.
+    if profile is not None:
+      _stop_trace()  # A run that ends (or stops) within the profiled steps: the trace is still written.
   writer.flush()
   logging.info('Trained %d iterations in %.1f s.', config.total_iters - start, time.time() - t0)
   return state

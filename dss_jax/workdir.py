@@ -217,8 +217,8 @@ def _read_holder(fd: int) -> str:
 def unknown_key_sentence(key: str, config) -> str:
   """'config has no key 'lrr' (did you mean 'lr'?) ...' for a --config.KEY override that does not exist."""
   keys = list(flat(config))
-  guess = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
-  hint = f" (did you mean {' or '.join(repr(g) for g in guess)}?)" if guess else ''
+  guess = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
+  hint = f' (did you mean {guess[0]!r}?)' if guess else ''
   return (f'The config has no key {key!r}{hint}; configs/default.py lists every key with what it means '
           f'(--config.KEY=VALUE).')
 
