@@ -231,6 +231,8 @@ def _preflight(config) -> None:
   if FLAGS.mode == 'train':
     preflight.check_data(config)
     preflight.check_writable(FLAGS.workdir)
+  if FLAGS.mode == 'eval':
+    preflight.check_something_to_evaluate(config)
   if FLAGS.mode == 'sample':
     preflight.floats(FLAGS.psi, 'psi')
     preflight.floats(FLAGS.traversal_values, 'traversal_values')

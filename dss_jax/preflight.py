@@ -5,6 +5,8 @@ before writing anything: each mistake costs seconds, not a minute of imports and
 - `check_data(config)`: the dataset's layout and its domain count against config.num_domains (folder names
   only: no image is read).
 - `check_writable(workdir)`: the workdir can be created and written.
+- `check_something_to_evaluate(config)`: `--mode=eval` outside the synthetic dataset measures FID and LPIPS
+  only, so without both weight files there is nothing to evaluate: one sentence instead of an empty table.
 - `domain_index(names, target)`, `floats(values, flag)`: the sample flags `--target`, `--traversal_values`, `--psi`.
 
 No JAX and no TensorFlow here (registry is cheap: it scans folder names).
@@ -12,7 +14,7 @@ No JAX and no TensorFlow here (registry is cheap: it scans folder names).
 
 import os
 
-from dss_jax.errors import BadInputError, WorkdirNotWritableError
+from dss_jax.errors import WEIGHT_FILES, BadInputError, MetricWeightsNotFoundError, WorkdirNotWritableError
 
 # The training step's options (train_step.validate checks them through this module).
 CHOICES = {'uni_target': ('encoder', 'both'), 'sty_space': ('s', 'z'), 'mapping': ('flow', 'mlp')}
@@ -63,6 +65,25 @@ def check_writable(workdir: str) -> None:
     raise WorkdirNotWritableError(f'--workdir {workdir!r} {what}; give a folder you can write to.')
 
 
+def check_something_to_evaluate(config) -> None:
+  """MetricWeightsNotFoundError when --mode=eval would measure nothing: a dataset without known factors (not
+  'synthetic') and neither FID's nor LPIPS's weight file present."""
+  if config.dataset == 'synthetic':
+    return  # The identifiability benchmark runs without weight files.
+  paths = {key: config.get(key, '') for key in ('inception_path', 'lpips_path')}
+  if any(path and os.path.exists(path) for path in paths.values()):
+    return
+  given = [f'--config.{k}={p!r} does not exist' for k, p in paths.items() if p]
+  why = '; '.join(given) if given else '--config.inception_path and --config.lpips_path are not set'
+  raise MetricWeightsNotFoundError(
+      f'--mode=eval on the {config.dataset!r} dataset measures FID and LPIPS, which need local weight files, and '
+      f'{why}: there is nothing to evaluate.\nMake them once on a machine with torch and torchvision installed:\n'
+      f'  python scripts/convert_torchvision_weights.py --what=inception --out={WEIGHT_FILES["inception"]}\n'
+      f'  python scripts/convert_torchvision_weights.py --what=lpips --out={WEIGHT_FILES["lpips"]}\n'
+      f'then pass --config.inception_path={WEIGHT_FILES["inception"]} --config.lpips_path={WEIGHT_FILES["lpips"]} '
+      '(README.md, "Metrics").')
+
+
 def domain_index(names: list[str], target: str) -> int:
   """--target (a domain name or index) -> its index; ValueError naming the domains otherwise."""
   if target in names:
@@ -87,4 +108,5 @@ def floats(values: list[str], flag: str) -> list[float]:
   return out
 
 
-__all__ = ['CHOICES', 'check_data', 'check_values', 'check_writable', 'domain_index', 'floats']
+__all__ = ['CHOICES', 'check_data', 'check_something_to_evaluate', 'check_values', 'check_writable', 'domain_index',
+           'floats']

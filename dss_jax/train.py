@@ -201,13 +201,15 @@ class Chrono:
 
 class _StopRequests:
   """SIGINT and SIGTERM as requests to stop at the next step boundary (the loop saves that step, then
-  raises errors.TrainingInterrupted); a second one stops the process at once without saving (Orbax's
-  temporary folder of a save in flight is removed by the next start). In a multi-process run SIGTERM is left
-  to JAX's preemption service (every process stops at the same step through Orbax's should_save) and
-  SIGINT is passed on to it as SIGTERM."""
+  raises errors.TrainingInterrupted). Before the run's first step has run (imports, restore, compiling:
+  nothing new to save) and at a second signal, the process stops at once: a thread woken by the signal
+  itself (signal.set_wakeup_fd) exits, even while the main thread is inside XLA's compiler, where Python
+  runs no handler. Orbax's temporary folder of a save cut short that way is removed by the next start.
+  In a multi-process run SIGTERM is left to JAX's preemption service (every process stops at the same step
+  through Orbax's should_save) and SIGINT is passed on to it as SIGTERM."""
 
   def __init__(self):
-    self.signum, self._previous = None, {}
+    self.signum, self.started, self._previous, self._wakeup = None, False, {}, None
 
   def __enter__(self):
     if threading.current_thread() is not threading.main_thread():
@@ -215,44 +217,57 @@ class _StopRequests:
     signals = (signal.SIGINT,) if jax.process_count() > 1 else (signal.SIGINT, signal.SIGTERM)
     for sig in signals:
       self._previous[sig] = signal.signal(sig, self._handle)
+    if jax.process_count() == 1:
+      read, write = os.pipe()
+      os.set_blocking(write, False)
+      self._wakeup = (signal.set_wakeup_fd(write), write)
+      threading.Thread(target=self._watch, args=(read,), daemon=True, name='dss_jax_stop_requests').start()
     return self
 
   def __exit__(self, *exc):
     for sig, handler in self._previous.items():
       signal.signal(sig, handler)
+    if self._wakeup is not None:
+      previous, write = self._wakeup
+      signal.set_wakeup_fd(previous)
+      os.close(write)  # The watching thread reads the end of the pipe and ends.
 
   def _handle(self, signum, frame):
     del frame
     if jax.process_count() > 1:
       os.kill(os.getpid(), signal.SIGTERM)  # JAX's preemption service: every process saves the same step.
       return
-    if self.signum is not None:
-      os.write(2, b'Second interrupt: stopped at once, without saving this step; the last saved checkpoint is '
-                  b'kept, rerun the same command to resume from it.\n')
-      os._exit(128 + signum)
-    self.signum = signum
-    logging.warning('%s received: the run saves at the end of this step and stops (again: stop at once, '
-                    'without saving).', signal.Signals(signum).name)
+    if self.signum is None:
+      self.signum = signum
+      if not self.started:
+        return  # The watching thread stops the process at once: nothing new to save.
+      logging.warning('%s received: the run saves at the end of this step and stops (again: stop at once, '
+                      'without saving).', signal.Signals(signum).name)
+
+  def _watch(self, read: int) -> None:
+    count = 0
+    with os.fdopen(read, 'rb', buffering=0) as pipe:
+      while data := pipe.read(64):
+        for signum in data:
+          if signum not in (signal.SIGINT, signal.SIGTERM):
+            continue
+          count += 1
+          if not self.started:
+            os.write(2, b'Interrupted before the first step of this run (nothing new to save); rerun the same '
+                        b'command to resume.\n')
+            os._exit(128 + signum)
+          if count > 1:
+            os.write(2, b'Second interrupt: stopped at once, without saving this step; the last saved '
+                        b'checkpoint is kept, rerun the same command to resume from it.\n')
+            os._exit(128 + signum)
 
 
 def evaluation_scalars(metrics: dict) -> dict[str, float]:
-  """Every number of an evaluation's result (evaluate.run: the metric table's values, nested dicts and lists)
-  as TensorBoard scalars 'eval/<path>' (e.g. eval/mcc/mean, eval/fid_lpips/latent/fid/mean)."""
-  out = {}
-
-  def walk(value, path):
-    if isinstance(value, dict):
-      for k, v in value.items():
-        walk(v, f'{path}/{k}')
-    elif isinstance(value, (list, tuple)):
-      for i, v in enumerate(value):
-        walk(v, f'{path}/{i}')
-    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-      if np.isfinite(value):
-        out[path] = float(value)
-
-  walk({k: v for k, v in metrics.items() if k != 'step'}, 'eval')
-  return out
+  """Every finite number of an evaluation's result (evaluate.run: the metric table's values, at any nesting)
+  as TensorBoard scalars 'eval/<path>' (e.g. eval/mcc/mean, eval/fid_lpips/FID_latent/mean)."""
+  from dss_jax.metrics import report
+  flat = report.flatten({k: v for k, v in metrics.items() if k != 'step'}, 'eval/')
+  return {k: v for k, v in flat.items() if np.isfinite(v)}
 
 
 def write_evaluation(workdir: str, step: int, metrics: dict, writer=None) -> None:
@@ -401,6 +416,7 @@ def _train(config, workdir, train_iterator, in_memory, stop) -> TrainState:
         state, metrics = step_fn(state, batch, step_rng)
       if step == start:  # The first call compiled the step (it then runs asynchronously).
         jax.block_until_ready(metrics)
+        stop.started = True  # From now on a stop request saves the step it stops at.
         t_compiled = time.time()
         chrono.begin(start + 1)
         logging.info('Compiled and ran the first step in %.0f s. Training steps %d to %d; the full set of losses '

@@ -148,3 +148,38 @@ def test_record_changes_keeps_a_history_and_writes_atomically(tmp_path):
   (entry,) = workdir_lib.history(str(workdir))
   assert entry['step'] == 4 and entry['changes'] == {'lr': [tiny_config().lr, 1e-3]} and 'command' in entry
   assert sorted(os.listdir(workdir)) == ['config.json', 'config_history.json']  # No temporary file left.
+
+
+def test_eval_on_a_folder_dataset_without_metric_weights_is_one_sentence(tmp_path, no_heavy_imports):
+  """--mode=eval outside the synthetic dataset measures FID and LPIPS only: without their weights it says so
+  once (and how to make them) instead of printing an empty table."""
+  workdir = _workdir_with_config(tmp_path / 'run')
+  config = json.loads((workdir / 'config.json').read_text())
+  config.update(dataset='folder', data_dir=str(tmp_path / 'images'))
+  (workdir / 'config.json').write_text(json.dumps(config))
+  rc, text = _main(['--mode=eval', f'--workdir={workdir}'], no_heavy_imports)
+  error = _one_error(rc, text)
+  assert error.startswith("error: --mode=eval on the 'folder' dataset measures FID and LPIPS") and error.endswith(
+      'there is nothing to evaluate.')
+  assert 'convert_torchvision_weights.py --what=inception' in text and '| ' not in text
+  assert sorted(os.listdir(workdir)) == ['config.json']
+
+
+def test_transparent_images_and_one_image_domains_are_warned_about(tmp_path, caplog):
+  from PIL import Image
+
+  from dss_jax.datasets import image_folder
+  for domain, count, mode in (('cats', 1, 'RGBA'), ('dogs', 2, 'RGB')):
+    (tmp_path / 'train' / domain).mkdir(parents=True)
+    for i in range(count):
+      Image.new(mode, (8, 8)).save(tmp_path / 'train' / domain / f'{i}.png')
+  (tmp_path / 'val').mkdir()
+  for domain in ('cats', 'dogs'):
+    (tmp_path / 'val' / domain).mkdir()
+    Image.new('RGB', (8, 8)).save(tmp_path / 'val' / domain / '0.png')
+  with caplog.at_level('WARNING'):
+    files, _ = image_folder.scan_split(str(tmp_path), 'train', ['cats', 'dogs'])
+  assert [len(f) for f in files] == [1, 2]  # Both kept.
+  messages = [r.getMessage() for r in caplog.records]
+  assert any(m.startswith('1 image(s) of 3 in') and 'alpha channel, which is dropped' in m for m in messages)
+  assert any(m.startswith('Domain(s) cats of') and 'single training image' in m for m in messages)
