@@ -271,13 +271,10 @@ def evaluation_scalars(metrics: dict) -> dict[str, float]:
 
 
 def write_evaluation(workdir: str, step: int, metrics: dict, writer=None) -> None:
-  """An evaluation's scalars into the workdir's TensorBoard events (its own writer unless one is given)."""
-  own = writer is None
+  """An evaluation's scalars into the workdir's TensorBoard events (the training run's file, in this process)."""
   writer = writer or tensorboard_writer(workdir)
   writer.write_scalars(step, evaluation_scalars(metrics))
   writer.flush()
-  if own:
-    writer.close()
 
 
 def _parameter_overview(state, workdir: str) -> None:
@@ -321,12 +318,19 @@ def _claim(workdir: str) -> bool:
   return False
 
 
+_writers = {}  # Absolute workdir -> its writer: one events file per process, the evaluation after training in it.
+
+
 def tensorboard_writer(workdir: str):
   """Writes scalars, images and hparams to TensorBoard event files in workdir (process 0; the others write
-  nothing). No console: the loop prints its own short line (`progress_line`)."""
+  nothing); one writer per workdir and process. No console: the loop prints its own short line
+  (`progress_line`)."""
   if jax.process_index() > 0:
     return metric_writers.MultiWriter([])
-  return metric_writers.AsyncWriter(metric_writers.SummaryWriter(workdir))
+  workdir = os.path.abspath(workdir)
+  if workdir not in _writers:
+    _writers[workdir] = metric_writers.AsyncWriter(metric_writers.SummaryWriter(workdir))
+  return _writers[workdir]
 
 
 def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainState:
