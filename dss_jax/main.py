@@ -198,12 +198,12 @@ def _resolve_config():
     raise SystemExit(f'error: --config is required: {where} (e.g. --config=configs/synthetic.py).')
   overrides = config_flags.get_override_values(FLAGS['config']) if requested is not None else {}
   config, ignored = workdir_lib.resolve(saved, requested, overrides)
+  note = None
   if ignored:
-    logging.info('The run\'s config is %s/config.json; %s differs from it in %s: kept as the run has them '
-                 '(--config.KEY=VALUE changes a key; another configuration needs a fresh --workdir).',
-                 _source_workdir(), name, ', '.join(ignored[:6]) + (f' and {len(ignored) - 6} more' if
-                                                                   len(ignored) > 6 else ''))
-  return config, saved is not None
+    keys = ', '.join(ignored[:6]) + (f' and {len(ignored) - 6} more' if len(ignored) > 6 else '')
+    note = (f"The run's config is {_source_workdir()}/config.json; {name} differs from it in {keys}: kept as the "
+            'run has them (--config.KEY=VALUE changes a key; another configuration needs a fresh --workdir).')
+  return config, saved is not None, note
 
 
 def _announce(config, resumed: bool) -> None:
@@ -268,8 +268,10 @@ def main(argv):
   # Our own errors are sentences for the user (missing data, wrong domain count, another config's
   # checkpoint, a diverged run, missing metric weights, a busy workdir): printed without a traceback.
   with errors.sentences_not_tracebacks():
-    config, resumed = _resolve_config()
+    config, resumed, note = _resolve_config()
     _announce(config, resumed)
+    if note:
+      logging.info('%s', note)
     _preflight(config)
     if FLAGS.mode == 'train' and not FLAGS.distributed:
       workdir_lib.claim(FLAGS.workdir)  # One writer; --distributed: process 0 claims it in train.py.

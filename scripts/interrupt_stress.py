@@ -46,7 +46,7 @@ def steps_on_disk(workdir: str) -> list[int]:
 def one_round(command, workdir, env, rng, previous_step):
   """Starts, waits for training, signals, waits for the end: (ok, line to print, last saved step)."""
   proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-  lines, t_start, t_signal, signum = [], time.time(), None, None
+  lines, t_start, t_signal, signum, in_flight = [], time.time(), None, None, None
   reader = threading.Thread(target=lambda: lines.extend(line.rstrip('\n') for line in proc.stdout), daemon=True)
   reader.start()
   while proc.poll() is None:
@@ -55,6 +55,8 @@ def one_round(command, workdir, env, rng, previous_step):
     if t_signal is not None and signum is None and time.time() >= t_signal:
       signum = rng.choice([signal.SIGINT, signal.SIGTERM])
       proc.send_signal(signum)
+      at = lines[-1] if lines else ''  # A save announced last: the signal came while Orbax was writing it.
+      in_flight = SAVED.search(at).group(1) if SAVED.search(at) else None
     time.sleep(0.05)
   reader.join()
   text = '\n'.join(lines)
@@ -83,7 +85,8 @@ def one_round(command, workdir, env, rng, previous_step):
     problems.append(f'did not resume from step {previous_step}')
   name = signal.Signals(signum).name if signum else '-'
   timing = f'{t_signal - t_start:5.1f} s' if t_signal else '   - '
-  line = (f'{name:7s} at {timing} after launch: {last[:70]!r}, on disk {on_disk[-3:]}'
+  during = f', just after the save of step {in_flight} was started' if in_flight else ''
+  line = (f'{name:7s} at {timing} after launch{during}: {last[:70]!r}, on disk {on_disk[-3:]}'
           + (f'  PROBLEMS: {"; ".join(problems)}' if problems else ''))
   return not problems, line, stopped
 

@@ -183,3 +183,16 @@ def test_transparent_images_and_one_image_domains_are_warned_about(tmp_path, cap
   messages = [r.getMessage() for r in caplog.records]
   assert any(m.startswith('1 image(s) of 3 in') and 'alpha channel, which is dropped' in m for m in messages)
   assert any(m.startswith('Domain(s) cats of') and 'single training image' in m for m in messages)
+
+
+def test_a_resume_reads_the_workdirs_config_and_names_what_the_config_file_would_change(tmp_path, no_heavy_imports):
+  """The tiny run's workdir resumed with configs/synthetic.py alone (no overrides): the run keeps its recorded
+  widths, and the console says which keys the file would have changed."""
+  workdir = _workdir_with_config(tmp_path / 'run')
+  (workdir / 'checkpoints' / '2').mkdir(parents=True)
+  rc, text = _main([*TRAIN, f'--workdir={workdir}'], no_heavy_imports)
+  lines = text.splitlines()
+  assert lines[0].endswith(f'dss_jax: training synthetic (resuming from step 2 of 4) into {workdir}.')
+  assert f"The run's config is {workdir}/config.json; configs/synthetic.py differs from it in " in lines[1]
+  assert 'dim_in' in lines[1] and 'kept as the run has them' in lines[1]
+  assert rc != 0 and 'jax was imported before the check' in text  # Then training would start.

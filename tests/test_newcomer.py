@@ -83,6 +83,15 @@ def test_no_startup_noise_and_no_traceback(session):
     assert not [line for line in lines if 'Traceback' in line], name
 
 
+def test_the_first_line_says_what_will_happen(session):
+  workdir = session['workdir']
+  first = {name: session[name][1][0] for name in ('train', 'rerun', 'sample', 'eval')}
+  assert first['train'].endswith(f'dss_jax: training synthetic (a fresh run of {STEPS} steps) into {workdir}.')
+  assert first['rerun'].endswith(f'(finished: it holds step {STEPS} of {STEPS}) into {workdir}.')
+  assert first['sample'].endswith(f'dss_jax --mode=sample of {workdir}, checkpoint of step {STEPS} (the latest).')
+  assert first['eval'].endswith(f'dss_jax --mode=eval of {workdir}, checkpoint of step {STEPS} (the latest).')
+
+
 def test_compiling_is_announced_before_the_first_step(session):
   _, lines = session['train']
   compiling, first = index_of(lines, 'Compiling the training step'), index_of(lines, '] step 1/')
