@@ -168,6 +168,14 @@ def _config_file_name() -> str | None:
   return path
 
 
+def _override_values() -> dict:
+  """The --config.KEY=VALUE flags as {'KEY': value}; {} for a config set in code (tests), which has none."""
+  try:
+    return config_flags.get_override_values(FLAGS['config'])
+  except Exception:  # noqa: BLE001 - ml_collections' UnparsedFlagError (not exported): set in code, not parsed.
+    return {}
+
+
 def _source_workdir() -> str | None:
   """The workdir whose config.json is the base: --workdir, or for sample/eval the workdir of
   --checkpoint=<another workdir or its checkpoints/<step> folder>."""
@@ -196,7 +204,7 @@ def _resolve_config():
     where = (f'{FLAGS.workdir} has no config.json yet' if FLAGS.workdir and FLAGS.mode != 'summary' else
              f'--mode={FLAGS.mode} needs one')
     raise SystemExit(f'error: --config is required: {where} (e.g. --config=configs/synthetic.py).')
-  overrides = config_flags.get_override_values(FLAGS['config']) if requested is not None else {}
+  overrides = _override_values() if requested is not None else {}
   config, ignored = workdir_lib.resolve(saved, requested, overrides)
   note = None
   if ignored:
