@@ -30,13 +30,14 @@ def checkpoint_dir(workdir: str) -> str:
   return os.path.join(os.path.abspath(workdir), 'checkpoints')
 
 
-def manager(workdir: str, keep: int = 3, every: int = 1) -> ocp.CheckpointManager:
+def manager(workdir: str, keep: int = 3, every: int = 1, *, writer: bool = False) -> ocp.CheckpointManager:
   """The workdir's CheckpointManager: `should_save(step)` is true every `every` steps and at a multi-process
-  run's preemption sync point; the latest `keep` checkpoints are kept; temporary folders of a save that was
-  killed are removed when it starts."""
+  run's preemption sync point; the latest `keep` checkpoints are kept. `writer` (training, which holds the
+  workdir's lock): temporary folders of a save that was killed are removed when it starts; never in readers
+  (sample, eval), which may run beside training while its save is in flight."""
   policies = ocp.checkpoint_managers
   options = ocp.CheckpointManagerOptions(
-      create=True, cleanup_tmp_directories=True, preservation_policy=policies.LatestN(keep),
+      create=True, cleanup_tmp_directories=writer, preservation_policy=policies.LatestN(keep),
       save_decision_policy=policies.AnySavePolicy([policies.FixedIntervalPolicy(every),
                                                    policies.PreemptionCheckpointingPolicy()]))
   return ocp.CheckpointManager(checkpoint_dir(workdir), options=options)

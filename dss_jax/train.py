@@ -363,7 +363,7 @@ def _train(config, workdir, train_iterator, in_memory, stop) -> TrainState:
                      f'({mesh.size}).')
   init_rng, step_rng = jax.random.split(jax.random.key(config.seed))
   state = create_train_state(config, init_rng, mesh, nets)
-  mngr = checkpoint.manager(workdir, config.keep_checkpoints, every=config.checkpoint_every)
+  mngr = checkpoint.manager(workdir, config.keep_checkpoints, every=config.checkpoint_every, writer=True)
   restored = checkpoint.restore(mngr, state)
   if restored is not None:
     state = restored
