@@ -93,6 +93,7 @@ def get_config():
   config.checkpoint_every = 10_000  # Orbax checkpoint every N steps (and at the end).
   config.keep_checkpoints = 3  # Checkpoints kept.
   config.eval_every = 50_000  # --mode=eval metrics during training every N steps (0 = never; run --mode=eval).
+  config.profile_steps = 0  # > 0: a profiler trace of that many steps (from this run's 5th) for TensorBoard.
 
   # ---------------------------------------------------------------- evaluation
   config.val_batch_size = 32  # Batch of the eval pipeline.

@@ -16,11 +16,12 @@ meets every target of the benchmark issue (shape 0.92, rotation 0.96, style W1 0
 0.034, latent spread 0.90 / 1.02), where METHOD.md's DSS keeps 0.87 of the shapes and overshoots the
 background's spread (1.42).
 
-What makes any of them work here is the recipe every argument shares (session 3's default collapsed its
-latent path): style_dim = n (the theorem's setting: one code component per true factor), a diversity weight
-that does not vanish within the run, a cycle weight raised for objects that cover a fraction of the image,
-and 3,000 steps. Two extensions tried as the default in session 4 (`sty_space='z'`, `flow.affine_init=1`)
-also removed the collapse but cost the source's shape: they are config keys, not the default.
+What makes any of them work here is the recipe every argument shares (the default of 2026-11-28, commit
+5261075, METHOD.md's DSS at style_dim 16, collapsed its latent path): style_dim = n (the theorem's setting: one
+code component per true factor), a diversity weight that does not vanish within the run, a cycle weight raised
+for objects that cover a fraction of the image, and 3,000 steps. Two extensions made the default on
+2026-12-01 (commit a5b3976: `sty_space='z'`, `flow.affine_init=1`; undone the same day by b38778b) also
+removed the collapse but cost the source's shape: they are config keys, not the default.
 """
 
 from configs import default

@@ -1,20 +1,25 @@
 """Orbax checkpoints of the whole training state, and the config they were written with.
 
 Layout: <workdir>/checkpoints/<step>/ (Orbax writes to a temporary folder and renames it, so a
-killed run never leaves a half-written checkpoint) and <workdir>/config.json (the run's config).
+killed run never leaves a half-written checkpoint; the next start removes such a folder) and
+<workdir>/config.json (the run's config, with config_history.json: dss_jax/workdir.py).
 The state holds every parameter tree, every optimizer state, the EMA copies and the step: a run
 resumes exactly, and fine-tuning has the discriminator and optimizer states.
+
+When to save is Orbax's decision (`manager`'s save_decision_policy): every `every` steps, and at the
+preemption sync point of a multi-process run (JAX's preemption service: SIGTERM on any host makes every
+host save the same step); which to keep is its preservation policy (the latest `keep`).
 """
 
-import json
 import os
 
 import jax
-import ml_collections
 import orbax.checkpoint as ocp
+from absl import logging
 from flax import serialization
 
 from dss_jax import state as state_lib
+from dss_jax import workdir as workdir_lib
 
 
 class ConfigMismatchError(ValueError):
@@ -25,39 +30,45 @@ def checkpoint_dir(workdir: str) -> str:
   return os.path.join(os.path.abspath(workdir), 'checkpoints')
 
 
-def manager(workdir: str, keep: int = 3) -> ocp.CheckpointManager:
-  options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
+def manager(workdir: str, keep: int = 3, every: int = 1, *, writer: bool = False) -> ocp.CheckpointManager:
+  """The workdir's CheckpointManager: `should_save(step)` is true every `every` steps and at a multi-process
+  run's preemption sync point; the latest `keep` checkpoints are kept. `writer` (training, which holds the
+  workdir's lock): temporary folders of a save that was killed are removed when it starts; never in readers
+  (sample, eval), which may run beside training while its save is in flight."""
+  policies = ocp.checkpoint_managers
+  options = ocp.CheckpointManagerOptions(
+      create=True, cleanup_tmp_directories=writer, preservation_policy=policies.LatestN(keep),
+      save_decision_policy=policies.AnySavePolicy([policies.FixedIntervalPolicy(every),
+                                                   policies.PreemptionCheckpointingPolicy()]))
   return ocp.CheckpointManager(checkpoint_dir(workdir), options=options)
 
 
-def check_config(workdir: str, config) -> None:
+def check_config(workdir: str, config, *, record: bool = False) -> None:
   """Writes <workdir>/config.json on the first run; on later runs, checks that config's networks have the
-  shapes of the workdir's (comparing abstract states). A workdir without any checkpoint yet takes the new
-  config: a run that stopped before saving must not lock its workdir. In a multi-process run every process
-  checks (all stop on a mismatch) and process 0 alone writes."""
-  path = os.path.join(workdir, 'config.json')
-  if os.path.exists(path) and _has_checkpoint(workdir):
-    with open(path) as f:
-      saved = ml_collections.ConfigDict(json.load(f))
+  shapes of the workdir's (comparing abstract states) and, with `record` (training), records any other
+  change (workdir.record_changes: config.json rewritten, an entry in config_history.json at the latest
+  checkpoint's step, one console line). A workdir without any checkpoint yet takes the new config: a run
+  that stopped before saving must not lock its workdir. In a multi-process run every process checks (all
+  stop on a mismatch) and process 0 alone writes."""
+  saved = workdir_lib.load_saved(workdir)
+  if saved is not None and workdir_lib.has_checkpoint(workdir):
     keys = state_lib.mismatch(saved, config)
     if keys is not None:
       detail = ', '.join(f'{k}: {_get(saved, k)!r} in the checkpoint, {_get(config, k)!r} now' for k in keys)
       raise ConfigMismatchError(
           f'The checkpoints in {workdir} were written by another network configuration ({detail}). '
           'Use a fresh --workdir, or the config that wrote them.')
+    changes = workdir_lib.differences(saved, config)
+    if record and changes and jax.process_index() == 0:
+      step = workdir_lib.latest_step(workdir)
+      workdir_lib.record_changes(workdir, config, changes, step)
+      logging.info('From step %d on, this run trains with %s: recorded in %s (history in %s).', step,
+                   workdir_lib.describe_changes(changes), workdir_lib.config_path(workdir),
+                   os.path.join(workdir, workdir_lib.HISTORY))
     return
   if jax.process_index() > 0:
     return
-  os.makedirs(workdir, exist_ok=True)
-  tmp = path + '.tmp'
-  with open(tmp, 'w') as f:
-    f.write(config.to_json_best_effort(indent=2))
-  os.replace(tmp, path)
-
-
-def _has_checkpoint(workdir: str) -> bool:
-  directory = checkpoint_dir(workdir)
-  return os.path.isdir(directory) and any(name.isdigit() for name in os.listdir(directory))
+  workdir_lib.write_config(workdir, config)
 
 
 def _get(config, dotted):

@@ -10,6 +10,10 @@ catch anyway (FileNotFoundError, ValueError), so `except FileNotFoundError` keep
 - `FlowRequiredError`: an operation needs the invertible DSS flow, but the model has StarGAN v2's MLP mapping.
 - `InputError`: what a caller gave the Python API (images, domains, codes) is not what it must be (uint8 or
   out-of-range images, a fractional domain, an empty batch, NaN pixels, a wrong shape).
+- `BadInputError`: a config value or a flag that cannot work (dss_jax/preflight.py's checks).
+- `WorkdirNotWritableError`: --workdir cannot be created or written.
+- `TrainingInterrupted`: SIGINT or SIGTERM stopped training at a step boundary, after saving that step; not an
+  error: its line is printed as it is, and the exit status is 128 + the signal's number, as a shell's.
 
 `sentences_not_tracebacks()` is the one place that turns them into that line (main.py and the tools).
 
@@ -17,6 +21,7 @@ No TensorFlow, no JAX: any module may import this one.
 """
 
 import contextlib
+import sys
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -59,6 +64,22 @@ class InputError(ValueError):
   """An input of the Python API (inference.Translator: images, domains, codes) is not what it must be."""
 
 
+class BadInputError(ValueError):
+  """A config value or a flag that cannot work; the message names it and what it may be."""
+
+
+class WorkdirNotWritableError(PermissionError):
+  """--workdir cannot be created or written."""
+
+
+class TrainingInterrupted(Exception):
+  """Training stopped on SIGINT or SIGTERM at a step boundary, with that step saved."""
+
+  def __init__(self, step: int, signum: int):
+    super().__init__(f'Interrupted at step {step}; saved; rerun the same command to resume.')
+    self.step, self.signum = step, signum
+
+
 @contextlib.contextmanager
 def sentences_not_tracebacks():
   """Around a program's main: an error of ours (its class is defined in a dss_jax module, or in the dss_jax
@@ -66,11 +87,16 @@ def sentences_not_tracebacks():
   libraries, and bugs, keep their traceback."""
   try:
     yield
+  except TrainingInterrupted as e:
+    sys.stderr.write(f'{e}\n')
+    sys.stderr.flush()
+    raise SystemExit(128 + e.signum) from None
   except (ValueError, OSError, FloatingPointError, ImportError) as e:
     if not type(e).__module__.startswith(('dss_jax', '__main__')):
       raise
     raise SystemExit(f'error: {e}') from None
 
 
-__all__ = ['DatasetNotFoundError', 'DomainCountError', 'FlowRequiredError', 'InputError', 'MetricWeightsNotFoundError',
-           'WEIGHT_FILES', 'sentences_not_tracebacks']
+__all__ = ['BadInputError', 'DatasetNotFoundError', 'DomainCountError', 'FlowRequiredError', 'InputError',
+           'MetricWeightsNotFoundError', 'TrainingInterrupted', 'WEIGHT_FILES', 'WorkdirNotWritableError',
+           'sentences_not_tracebacks']

@@ -2,23 +2,34 @@
 
   python -m dss_jax.main --config=configs/synthetic.py --workdir=runs/demo
   python -m dss_jax.main --config=configs/afhq.py:stargan_v2 --mode=summary
-  python -m dss_jax.main --config=configs/synthetic.py --workdir=runs/demo --mode=sample
+  python -m dss_jax.main --workdir=runs/demo --mode=sample
   python -m dss_jax.main --config=configs/afhq.py --workdir=runs/afhq --mode=sample --image=cat.jpg --target=dog --num=8
-  python -m dss_jax.main --config=configs/synthetic.py --workdir=runs/demo --mode=eval
-  python -m dss_jax.main --config=configs/synthetic.py --workdir=runs/demo --mode=demo   # the editing page (demo.py)
+  python -m dss_jax.main --workdir=runs/demo --mode=eval
+  python -m dss_jax.main --workdir=runs/demo --mode=demo   # the editing page (demo.py)
   python -m dss_jax.main --config=configs/celeba_hq.py --config.fan_path=checkpoints/fan.npz --mode=align \
       --inp_dir=my_faces --out_dir=my_faces_aligned
+
+A workdir's config.json is every mode's config (dss_jax/workdir.py): `--mode=sample`, `--mode=eval` and a
+resume need only `--workdir`; `--config.KEY=VALUE` changes a key (on a resume: recorded in config.json and
+config_history.json; a change of the networks' shapes is refused). Before importing JAX or TensorFlow, main
+prints what it will do and checks the config, the data's layout and the workdir (dss_jax/preflight.py).
 """
 
 import os
+import sys
+import time
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from dss_jax import console, errors
+from dss_jax import console, errors, preflight
+from dss_jax import workdir as workdir_lib
+
+T_LAUNCH = time.time()
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file('config', None, 'Config file, optionally path:stargan_v2.', lock_config=True)
+config_flags.DEFINE_config_file('config', None, 'Config file, optionally path:stargan_v2 (default: the workdir\'s '
+                                'config.json).', lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs, grids and metrics.')
 flags.DEFINE_enum('mode', 'train', ['train', 'summary', 'sample', 'eval', 'align', 'demo'], 'What to do.')
 flags.DEFINE_bool('distributed', False, 'Multi-process run (TPU pod slice, several GPU hosts): call '
@@ -55,7 +66,9 @@ flags.DEFINE_list('eval_modes', ['latent', 'reference'], 'eval: modes of the FID
 # --mode=align (see dss_jax/align.py): needs config.fan_path; writes to --out_dir.
 flags.DEFINE_string('inp_dir', None, 'align: folder of face pictures (roughly cropped) to align as CelebA-HQ.')
 flags.DEFINE_string('lm_path', None, "align: the official celeba_lm_mean.npz (default: next to config.fan_path).")
-flags.mark_flags_as_required(['config'])
+flags.DEFINE_string('compilation_cache', os.path.join(os.environ.get('XDG_CACHE_HOME') or os.path.expanduser(
+    '~/.cache'), 'dss_jax', 'jax'), "JAX's persistent compilation cache: a second start, a resume, sample and eval "
+    "read compiled functions from it. '' turns it off; off with --distributed (see docs/training.md).")
 
 
 def _run(config):
@@ -67,8 +80,6 @@ def _run(config):
     from dss_jax import align
     align.align_faces(FLAGS.inp_dir, FLAGS.out_dir, config.get('fan_path', ''), FLAGS.lm_path, config.img_size)
     return
-  if FLAGS.workdir is None:
-    raise app.UsageError(f'--workdir is required for --mode={FLAGS.mode}.')
   if FLAGS.mode == 'train':
     from dss_jax import train
     state = train.train_and_evaluate(config, FLAGS.workdir)
@@ -80,8 +91,9 @@ def _run(config):
     from dss_jax import sample
     sample.run(config, FLAGS.workdir, checkpoint=FLAGS.checkpoint, out_dir=FLAGS.out_dir, src_dir=FLAGS.src_dir,
                ref_dir=FLAGS.ref_dir, image=FLAGS.image, target=FLAGS.target, num=FLAGS.num,
-               psis=[float(p) for p in FLAGS.psi], max_images=FLAGS.max_images, seed=FLAGS.seed or 0, video=FLAGS.video,
-               traversal=FLAGS.traversal, traversal_values=[float(v) for v in FLAGS.traversal_values])
+               psis=preflight.floats(FLAGS.psi, 'psi'), max_images=FLAGS.max_images, seed=FLAGS.seed or 0,
+               video=FLAGS.video, traversal=FLAGS.traversal,
+               traversal_values=preflight.floats(FLAGS.traversal_values, 'traversal_values'))
   elif FLAGS.mode == 'eval':
     from dss_jax import evaluate
     print(evaluate.markdown(evaluate.run(config, FLAGS.workdir, checkpoint=FLAGS.checkpoint, seed=FLAGS.seed,
@@ -102,38 +114,198 @@ def _evaluate_after_training(config, state):
     return
   logging.info('Training has ended: evaluating step %d (--eval_after_train=false skips this).', step)
   from dss_jax import evaluate  # Its imports (scikit-learn, the metrics) take a while: announced first.
-  print(evaluate.markdown(evaluate.run(config, FLAGS.workdir, model=state)))
+  metrics = evaluate.run(config, FLAGS.workdir, model=state)
+  from dss_jax import train  # The table's scalars become points of TensorBoard's evaluation curves too.
+  train.write_evaluation(FLAGS.workdir, step, metrics)
+  print(evaluate.markdown(metrics))
 
 
-def _load_config():
-  """FLAGS.config, or one sentence when its file does not exist (ml_collections would give a traceback)."""
+def _parse_flags(argv):
+  """absl's flag parsing, with one sentence (no traceback) for a --config.KEY the config does not have, a
+  value of the wrong type, or a config file that does not exist."""
+  try:
+    return FLAGS(argv)
+  except (AttributeError, KeyError):  # ml_collections: an override of a key the config lacks.
+    sentence = _unknown_key_sentence(argv)
+    if sentence is None:
+      raise
+    raise SystemExit(f'error: {sentence}') from None
+  except flags.Error as e:
+    raise SystemExit(f'error: {e}') from None
+  except FileNotFoundError as e:
+    raise SystemExit(f'error: {e}') from None
+
+
+def _unknown_key_sentence(argv) -> str | None:
+  """The sentence for the first --config.KEY of argv that the --config file's config lacks (None if all exist)."""
+  path = next((a.split('=', 1)[1] for a in argv if a.startswith('--config=')), None)
+  if path is None:
+    return None
+  import importlib.util
+  file, _, arg = path.partition(':')
+  spec = importlib.util.spec_from_file_location('_dss_jax_config_probe', file)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  config = module.get_config(arg) if arg else module.get_config()
+  keys = workdir_lib.flat(config)
+  for a in argv:
+    if a.startswith('--config.'):
+      key = a[len('--config.'):].split('=', 1)[0]
+      if key not in keys and not any(k.startswith(key + '.') for k in keys):
+        return workdir_lib.unknown_key_sentence(key, config)
+  return None
+
+
+def _config_file_name() -> str | None:
+  """The --config argument as given ('configs/afhq.py:stargan_v2'), or None without --config; one sentence
+  when its file does not exist (ml_collections would give a traceback)."""
+  if FLAGS.config is None:
+    return None
   try:
     path = config_flags.get_config_filename(FLAGS['config'])
   except Exception:  # noqa: BLE001 - UnparsedFlagError: set in code (tests), not from a file.
-    path = None
-  path = path if path is None or os.path.exists(path) else path.rsplit(':', 1)[0]  # 'configs/afhq.py:stargan_v2'.
-  if path is not None and not os.path.exists(path):
-    raise SystemExit(f'error: there is no config file {path!r} (--config). Give one of configs/*.py (e.g. '
+    return None
+  file = path if os.path.exists(path) else path.rsplit(':', 1)[0]  # 'configs/afhq.py:stargan_v2'.
+  if not os.path.exists(file):
+    raise SystemExit(f'error: there is no config file {file!r} (--config). Give one of configs/*.py (e.g. '
                      '--config=configs/synthetic.py), relative to the current folder, or its full path.')
-  return FLAGS.config
+  return path
+
+
+def _override_values() -> dict:
+  """The --config.KEY=VALUE flags as {'KEY': value}; {} for a config set in code (tests), which has none."""
+  try:
+    return config_flags.get_override_values(FLAGS['config'])
+  except Exception:  # noqa: BLE001 - ml_collections' UnparsedFlagError (not exported): set in code, not parsed.
+    return {}
+
+
+def _source_workdir() -> str | None:
+  """The workdir whose config.json is the base: --workdir, or for sample/eval the workdir of
+  --checkpoint=<another workdir or its checkpoints/<step> folder>."""
+  if FLAGS.mode in ('sample', 'eval') and FLAGS.checkpoint and not FLAGS.checkpoint.isdigit():
+    path = os.path.abspath(FLAGS.checkpoint.rstrip('/'))
+    if os.path.basename(os.path.dirname(path)) == 'checkpoints':
+      path = os.path.dirname(os.path.dirname(path))
+    return path
+  return FLAGS.workdir
+
+
+def _resolve_config():
+  """The config the mode runs with (dss_jax/workdir.py): the workdir's config.json with the --config.KEY
+  overrides, or the --config file for a new workdir (or a workdir that has no checkpoint yet)."""
+  name = _config_file_name()
+  requested = FLAGS.config  # None without --config.
+  saved = None
+  if FLAGS.mode in ('train', 'sample', 'eval'):
+    if FLAGS.workdir is None:
+      raise app.UsageError(f'--workdir is required for --mode={FLAGS.mode}.')
+    source = _source_workdir()
+    saved = workdir_lib.load_saved(source)
+    if FLAGS.mode == 'train' and saved is not None and not workdir_lib.has_checkpoint(source):
+      saved = None  # A run that stopped before its first checkpoint does not lock its workdir's config.
+  if requested is None and saved is None:
+    where = (f'{FLAGS.workdir} has no config.json yet' if FLAGS.workdir and FLAGS.mode != 'summary' else
+             f'--mode={FLAGS.mode} needs one')
+    raise SystemExit(f'error: --config is required: {where} (e.g. --config=configs/synthetic.py).')
+  overrides = _override_values() if requested is not None else {}
+  config, ignored = workdir_lib.resolve(saved, requested, overrides)
+  note = None
+  if ignored:
+    keys = ', '.join(ignored[:6]) + (f' and {len(ignored) - 6} more' if len(ignored) > 6 else '')
+    note = (f"The run's config is {_source_workdir()}/config.json; {name} differs from it in {keys}: kept as the "
+            'run has them (--config.KEY=VALUE changes a key; another configuration needs a fresh --workdir).')
+  return config, saved is not None, note
+
+
+def _announce(config, resumed: bool) -> None:
+  """The first console line: what will happen, printed within a second of launch."""
+  if FLAGS.mode in ('summary', 'align'):
+    logging.info('dss_jax --mode=%s of %s.', FLAGS.mode, config.get('dataset'))
+    return
+  workdir = os.path.abspath(FLAGS.workdir)
+  step = workdir_lib.latest_step(workdir)
+  if FLAGS.mode == 'train':
+    what = (f'a fresh run of {config.total_iters} steps' if not resumed or step is None else
+            f'finished: it holds step {step} of {config.total_iters}' if step >= config.total_iters else
+            f'resuming from step {step} of {config.total_iters}')
+    logging.info('dss_jax: training %s (%s) into %s.', config.dataset, what, workdir)
+  else:
+    logging.info('dss_jax --mode=%s of %s, checkpoint %s.', FLAGS.mode, workdir,
+                 FLAGS.checkpoint or f'of step {step} (the latest)')
+
+
+def _preflight(config) -> None:
+  """The cheap checks (no JAX, no TensorFlow, nothing written): config values, data layout and domain count,
+  a writable workdir, the sample flags. One sentence each."""
+  if FLAGS.mode in ('train', 'sample', 'eval', 'summary'):
+    preflight.check_values(config)
+  if FLAGS.mode == 'train':
+    preflight.check_data(config)
+    preflight.check_writable(FLAGS.workdir)
+  if FLAGS.mode == 'eval':
+    preflight.check_something_to_evaluate(config)
+  if FLAGS.mode == 'sample':
+    preflight.floats(FLAGS.psi, 'psi')
+    preflight.floats(FLAGS.traversal_values, 'traversal_values')
+    if FLAGS.target is not None:
+      from dss_jax.datasets import registry
+      try:
+        names = registry.domain_names(config)
+      except (ValueError, OSError):  # The data is not on this machine: indices still work.
+        names = [f'domain{k}' for k in range(config.num_domains)]
+      preflight.domain_index(names, FLAGS.target)
+
+
+def _compilation_cache() -> None:
+  """JAX's persistent compilation cache in FLAGS.compilation_cache (unless JAX_COMPILATION_CACHE_DIR is set
+  and the flag is not); off with --distributed: a process that reads the step from the cache while another
+  compiles it waits at the first collective past gloo's timeout (docs/training.md, "Fast starts")."""
+  import jax
+  if FLAGS.distributed:
+    jax.config.update('jax_enable_compilation_cache', False)
+    return
+  if FLAGS['compilation_cache'].present or not os.environ.get('JAX_COMPILATION_CACHE_DIR'):
+    if FLAGS.compilation_cache:
+      jax.config.update('jax_compilation_cache_dir', FLAGS.compilation_cache)
+    else:
+      jax.config.update('jax_enable_compilation_cache', False)
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  if FLAGS.distributed:
-    if FLAGS.mode != 'train':
-      raise app.UsageError(f'--distributed is for training; --mode={FLAGS.mode} runs on one host, without it.')
-    import jax
-    jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
-  config = _load_config()
-  console.import_tensorflow_quietly()  # No cuInit / oneDNN lines on a CPU machine.
+  if FLAGS.distributed and FLAGS.mode != 'train':
+    raise app.UsageError(f'--distributed is for training; --mode={FLAGS.mode} runs on one host, without it.')
   # Our own errors are sentences for the user (missing data, wrong domain count, another config's
-  # checkpoint, a diverged run, missing metric weights): printed without a traceback.
+  # checkpoint, a diverged run, missing metric weights, a busy workdir): printed without a traceback.
   with errors.sentences_not_tracebacks():
+    config, resumed, note = _resolve_config()
+    _announce(config, resumed)
+    if note:
+      logging.info('%s', note)
+    _preflight(config)
+    if FLAGS.mode == 'train' and not FLAGS.distributed:
+      workdir_lib.claim(FLAGS.workdir)  # One writer; --distributed: process 0 claims it in train.py.
+    _compilation_cache()
+    if FLAGS.distributed:
+      import jax
+      jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
+    console.import_tensorflow_quietly()  # No cuInit / oneDNN lines on a CPU machine.
     _run(config)
 
 
-if __name__ == '__main__':
+def run_main():
+  """`python -m dss_jax.main`: a Ctrl-C outside training's own handling (imports, data scans, evaluation) is
+  one line, not a traceback."""
   console.setup_logging()  # INFO, without library chatter or repeated warnings.
-  app.run(main)
+  try:
+    app.run(main, flags_parser=_parse_flags)
+  except KeyboardInterrupt:
+    sys.stderr.write(f'Interrupted {time.time() - T_LAUNCH:.0f} s after launch, outside the training steps '
+                     '(nothing was being saved); rerun the same command to continue.\n')
+    sys.exit(130)
+
+
+if __name__ == '__main__':
+  run_main()

@@ -320,6 +320,8 @@ def run(config, workdir, *, checkpoint=None, out_dir=None, src_dir=None, ref_dir
   """
   if translator is None:
     translator = inference.Translator.from_checkpoint_flag(workdir, checkpoint, config=config)
+  if target is not None:
+    translator.domain_index(target)  # An unknown target is one sentence before anything is written.
   step = translator.step if translator.step is not None else 0
   out_dir = out_dir or os.path.join(workdir, f'sample_{step:06d}')
   psis = tuple(float(p) for p in psis)

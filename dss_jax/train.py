@@ -5,26 +5,35 @@ All I/O lives here (data, logging, image grids, checkpoints); the step itself is
 The same code runs on one CPU, several GPUs or a TPU pod slice (launch every process with
 `--distributed`, which calls `jax.distributed.initialize()`).
 
-Rerunning the same command resumes from the latest checkpoint in the workdir.
+Rerunning the same command resumes from the latest checkpoint in the workdir. One process trains into a
+workdir at a time (`workdir.claim`). SIGINT (Ctrl-C) and SIGTERM (a preemption) stop the run at the next
+step boundary after saving that step (`_StopRequests`); in a multi-process run, JAX's preemption service
+makes every process stop at the same step (Orbax's PreemptionCheckpointingPolicy).
 
 The console gets a short line per config.log_every steps (`progress_line`: step, the losses that tell a
 run's health, steps/s, ETA), one line before the first step (XLA compiles it then) and one per
-checkpoint; every term goes to TensorBoard (<workdir>/events.out.tfevents.*) only.
+checkpoint; every term goes to TensorBoard (<workdir>/events.out.tfevents.*) only, with the results of
+evaluation (`eval_every`) as curves (`evaluation_scalars`). Steps/s and ETA count training time only
+(`Chrono`: compiling, grids, checkpoints and evaluation are left out) and continue across a resume.
 """
 
 import functools
+import json
 import os
+import signal
+import threading
 import time
 
 import jax
 import numpy as np
 from absl import logging
-from clu import metric_writers, periodic_actions
+from clu import metric_writers, parameter_overview, periodic_actions
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from dss_jax import checkpoint, images, models, multihost
+from dss_jax import checkpoint, errors, images, models, multihost
 from dss_jax import state as state_lib
+from dss_jax import workdir as workdir_lib
 from dss_jax.state import TrainState, init_state
 from dss_jax.train_step import train_step, validate
 
@@ -138,22 +147,190 @@ def progress_line(step: int, total: int, scalars: dict, steps_per_sec: float | N
   return ' | '.join(p for p in parts if p)
 
 
-def compile_estimate(config) -> str:
-  """Roughly how long XLA takes to compile the training step, for the console's 'Compiling' line."""
-  platform = jax.devices()[0].platform
-  if platform != 'cpu':
-    return f'about a minute on a {platform.upper()}'
-  # On a laptop CPU: ~40 s at the tests' tiny widths, ~150 s for configs/synthetic.py; wider grows slowly.
-  width = max(config.max_conv_dim, config.get('mapping_hidden', 0), config.flow.cond_width)
-  return 'about 40 s on a CPU' if width <= 32 else 'about 150 s on a CPU' if width <= 256 else 'minutes on a CPU'
+class Chrono:
+  """Training time and rate, with everything that is not a training step left out (big_vision's Chrono;
+  clu's ReportProgress counts evaluation, grids and checkpoints into its steps/s, so it is not used).
+
+  `pause()` ... `resume()` brackets non-training work; the first step's compilation is left out by starting
+  the clock after it. The total is kept in <workdir>/progress.json (written with each checkpoint), so a
+  resumed run's rate and ETA start from the whole run's, not from zero.
+  """
+
+  def __init__(self, workdir: str, start: int):
+    self.path = os.path.join(workdir, 'progress.json')
+    self.prior_steps, self.prior_seconds = 0, 0.0
+    try:
+      with open(self.path) as f:
+        saved = json.load(f)
+      if 0 < saved['step'] <= start and saved['train_seconds'] > 0:
+        self.prior_steps, self.prior_seconds = int(saved['step']), float(saved['train_seconds'])
+    except (OSError, ValueError, KeyError, TypeError):
+      pass
+    self.start, self.steps, self.seconds, self.t = start, 0, 0.0, None
+
+  def begin(self, step: int) -> None:
+    """Starts the clock at `step` (after the first step compiled)."""
+    self.start, self.t = step, time.monotonic()
+
+  def pause(self) -> None:
+    if self.t is not None:
+      self.seconds += time.monotonic() - self.t
+      self.t = None
+
+  def resume(self) -> None:
+    if self.t is None:
+      self.t = time.monotonic()
+
+  def rate(self, step: int) -> float | None:
+    """Training steps per second: this run's when it has measured one, else the earlier runs' (None)."""
+    seconds = self.seconds + (time.monotonic() - self.t if self.t is not None else 0.0)
+    if step > self.start and seconds > 0:
+      return (step - self.start) / seconds
+    return self.prior_steps / self.prior_seconds if self.prior_seconds else None
+
+  def train_seconds(self, step: int) -> float:
+    """Training seconds of the whole run up to `step` (earlier runs, at their rate, included)."""
+    here = self.seconds + (time.monotonic() - self.t if self.t is not None else 0.0)
+    before = self.start * (self.prior_seconds / self.prior_steps) if self.prior_steps else 0.0
+    return before + here
+
+  def save(self, step: int) -> None:
+    if jax.process_index() == 0:
+      workdir_lib.write_atomically(self.path, {'step': step, 'train_seconds': self.train_seconds(step)})
+
+
+class _StopRequests:
+  """SIGINT and SIGTERM as requests to stop at the next step boundary (the loop saves that step, then
+  raises errors.TrainingInterrupted). Before the run's first step has run (imports, restore, compiling:
+  nothing new to save) and at a second signal, the process stops at once: a thread woken by the signal
+  itself (signal.set_wakeup_fd) exits, even while the main thread is inside XLA's compiler, where Python
+  runs no handler. Orbax's temporary folder of a save cut short that way is removed by the next start.
+  In a multi-process run SIGTERM is left to JAX's preemption service (every process stops at the same step
+  through Orbax's should_save) and SIGINT is passed on to it as SIGTERM."""
+
+  def __init__(self):
+    self.signum, self.started, self._previous, self._wakeup = None, False, {}, None
+
+  def __enter__(self):
+    if threading.current_thread() is not threading.main_thread():
+      return self  # Signal handlers belong to the main thread (a notebook's worker thread trains without).
+    signals = (signal.SIGINT,) if jax.process_count() > 1 else (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+      self._previous[sig] = signal.signal(sig, self._handle)
+    if jax.process_count() == 1:
+      read, write = os.pipe()
+      os.set_blocking(write, False)
+      self._wakeup = (signal.set_wakeup_fd(write), write)
+      threading.Thread(target=self._watch, args=(read,), daemon=True, name='dss_jax_stop_requests').start()
+    return self
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
+    if self._wakeup is not None:
+      previous, write = self._wakeup
+      signal.set_wakeup_fd(previous)
+      os.close(write)  # The watching thread reads the end of the pipe and ends.
+
+  def _handle(self, signum, frame):
+    del frame
+    if jax.process_count() > 1:
+      os.kill(os.getpid(), signal.SIGTERM)  # JAX's preemption service: every process saves the same step.
+      return
+    if self.signum is None:
+      self.signum = signum
+      if not self.started:
+        return  # The watching thread stops the process at once: nothing new to save.
+      logging.warning('%s received: the run saves at the end of this step and stops (again: stop at once, '
+                      'without saving).', signal.Signals(signum).name)
+
+  def _watch(self, read: int) -> None:
+    count = 0
+    with os.fdopen(read, 'rb', buffering=0) as pipe:
+      while data := pipe.read(64):
+        for signum in data:
+          if signum not in (signal.SIGINT, signal.SIGTERM):
+            continue
+          count += 1
+          if not self.started:
+            os.write(2, b'Interrupted before the first step of this run (nothing new to save); rerun the same '
+                        b'command to resume.\n')
+            os._exit(128 + signum)
+          if count > 1:
+            os.write(2, b'Second interrupt: stopped at once, without saving this step; the last saved '
+                        b'checkpoint is kept, rerun the same command to resume from it.\n')
+            os._exit(128 + signum)
+
+
+def evaluation_scalars(metrics: dict) -> dict[str, float]:
+  """Every finite number of an evaluation's result (evaluate.run: the metric table's values, at any nesting)
+  as TensorBoard scalars 'eval/<path>' (e.g. eval/mcc/mean, eval/fid_lpips/FID_latent/mean)."""
+  from dss_jax.metrics import report
+  flat = report.flatten({k: v for k, v in metrics.items() if k != 'step'}, 'eval/')
+  return {k: v for k, v in flat.items() if np.isfinite(v)}
+
+
+def write_evaluation(workdir: str, step: int, metrics: dict, writer=None) -> None:
+  """An evaluation's scalars into the workdir's TensorBoard events (the training run's file, in this process)."""
+  writer = writer or tensorboard_writer(workdir)
+  writer.write_scalars(step, evaluation_scalars(metrics))
+  writer.flush()
+
+
+def _parameter_overview(state, workdir: str) -> None:
+  """clu's parameter table of every tree to <workdir>/parameter_overview.txt; one console line of counts."""
+  counts = {name: models.param_count(state.params[name]) for name in state_lib.TREES}
+  if jax.process_index() == 0:
+    table = '\n\n'.join(f'{name}:\n' + parameter_overview.get_parameter_overview(state.params[name],
+                                                                                 include_stats=False)
+                         for name in state_lib.TREES)
+    workdir_lib.write_atomically(os.path.join(workdir, 'parameter_overview.txt'), table + '\n')
+  logging.info('Parameters: %s (per array: %s).', ', '.join(f'{k} {v:,}' for k, v in counts.items()),
+               os.path.join(workdir, 'parameter_overview.txt'))
+
+
+def _stop_trace() -> None:
+  try:
+    jax.profiler.stop_trace()
+  except RuntimeError:  # No trace running: clu's Profile ended it.
+    pass
+
+
+def _claim(workdir: str) -> bool:
+  """workdir.claim on process 0 (True when taken now); in a multi-process run the others learn its outcome
+  through the coordination service, so that every process stops with the same sentence."""
+  if jax.process_count() == 1:
+    return workdir_lib.claim(workdir)
+  from orbax.checkpoint import multihost as ocp_multihost
+  client = ocp_multihost.get_jax_distributed_client()
+  key = 'dss_jax_workdir_claim'
+  if jax.process_index() == 0:
+    try:
+      claimed = workdir_lib.claim(workdir)
+    except workdir_lib.WorkdirBusyError as e:
+      client.key_value_set(key, str(e))
+      raise
+    client.key_value_set(key, '')
+    return claimed
+  message = client.blocking_key_value_get(key, 600_000)
+  if message:
+    raise workdir_lib.WorkdirBusyError(message)
+  return False
+
+
+_writers = {}  # Absolute workdir -> its writer: one events file per process, the evaluation after training in it.
 
 
 def tensorboard_writer(workdir: str):
   """Writes scalars, images and hparams to TensorBoard event files in workdir (process 0; the others write
-  nothing). No console: the loop prints its own short line (`progress_line`)."""
+  nothing); one writer per workdir and process. No console: the loop prints its own short line
+  (`progress_line`)."""
   if jax.process_index() > 0:
     return metric_writers.MultiWriter([])
-  return metric_writers.AsyncWriter(metric_writers.SummaryWriter(workdir))
+  workdir = os.path.abspath(workdir)
+  if workdir not in _writers:
+    _writers[workdir] = metric_writers.AsyncWriter(metric_writers.SummaryWriter(workdir))
+  return _writers[workdir]
 
 
 def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainState:
@@ -163,12 +340,22 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
   """
   from dss_jax.datasets import registry
   in_memory = registry.get(config).train_iterator  # Data made in memory (vector), or None: the tf.data pipeline.
-  if in_memory is None:
-    from dss_jax import input_pipeline  # TensorFlow is imported only when data is needed.
-
   workdir = os.path.abspath(workdir)
   validate(config)
-  checkpoint.check_config(workdir, config)  # On every process, so that all stop (process 0 writes config.json).
+  claimed = _claim(workdir)  # One writer per workdir: a second training process stops here.
+  try:
+    with _StopRequests() as stop:
+      return _train(config, workdir, train_iterator, in_memory, stop)
+  finally:
+    if claimed:
+      workdir_lib.release(workdir)
+
+
+def _train(config, workdir, train_iterator, in_memory, stop) -> TrainState:
+  if in_memory is None:
+    from dss_jax import input_pipeline  # TensorFlow is imported only when data is needed.
+  # On every process, so that all stop (process 0 writes config.json, and records a resume's changes).
+  checkpoint.check_config(workdir, config, record=True)
   nets = models.build(config)
   mesh = create_mesh()
   if config.batch_size % mesh.size:
@@ -176,7 +363,7 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
                      f'({mesh.size}).')
   init_rng, step_rng = jax.random.split(jax.random.key(config.seed))
   state = create_train_state(config, init_rng, mesh, nets)
-  mngr = checkpoint.manager(workdir, config.keep_checkpoints)
+  mngr = checkpoint.manager(workdir, config.keep_checkpoints, every=config.checkpoint_every, writer=True)
   restored = checkpoint.restore(mngr, state)
   if restored is not None:
     state = restored
@@ -185,6 +372,7 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
   if start >= config.total_iters:  # A finished run: no new events file, no data, no compilation.
     logging.info('Nothing to do: the workdir already holds step %d of %d.', start, config.total_iters)
     return state
+  _parameter_overview(state, workdir)
 
   writer = tensorboard_writer(workdir)
   if start == 0:
@@ -217,42 +405,68 @@ def train_and_evaluate(config, workdir: str, *, train_iterator=None) -> TrainSta
       images.save_png(os.path.join(workdir, 'samples', f'{step:06d}.png'), picture)
     writer.write_images(step, {'samples/source|reference|reference-guided|latent-guided': picture[None]})
 
-  report = periodic_actions.ReportProgress(num_train_steps=config.total_iters, writer=writer)
-  history, history_start, t0 = [], start, time.time()
-  logging.info('Compiling the training step (%s) ...', compile_estimate(config))
+  # config.profile_steps > 0: a trace of that many steps, from this run's second (the first compiles), in
+  # <workdir>/plugins/profile/ (TensorBoard's Profile tab; process 0).
+  profile = (periodic_actions.Profile(logdir=workdir, num_profile_steps=config.profile_steps,
+                                      profile_duration_ms=None, first_profile=start + 1)
+             if config.get('profile_steps', 0) > 0 and jax.process_index() == 0 else None)
+  chrono = Chrono(workdir, start)
+  history, history_start, t0, saved_step = [], start, time.time(), start
+  logging.info('Compiling the training step (or reading it from the compilation cache) ...')
   try:
     for step in range(start, config.total_iters):
       batch = global_batch(next(train_iterator), mesh)
       with jax.profiler.StepTraceAnnotation('train', step_num=step):
         state, metrics = step_fn(state, batch, step_rng)
       if step == start:  # The first call compiled the step (it then runs asynchronously).
+        jax.block_until_ready(metrics)
+        stop.started = True  # From now on a stop request saves the step it stops at.
         t_compiled = time.time()
-        logging.info('Compiled in %.0f s. Training steps %d to %d; the full set of losses goes to TensorBoard '
-                     '(tensorboard --logdir %s).', t_compiled - t0, start + 1, config.total_iters, workdir)
+        chrono.begin(start + 1)
+        logging.info('Compiled and ran the first step in %.0f s. Training steps %d to %d; the full set of losses '
+                     'goes to TensorBoard (tensorboard --logdir %s).', t_compiled - t0, start + 1,
+                     config.total_iters, workdir)
       history.append(metrics)
       done = step + 1
-      report(done)
+      if profile is not None:
+        profile(done)
       last = done == config.total_iters
-      save_now = done % config.checkpoint_every == 0 or last
-      if done % config.log_every == 0 or save_now:
+      # Orbax decides (every checkpoint_every steps, or at a multi-process preemption sync point); the end of
+      # the run and a stop request save too.
+      preempted = jax.process_count() > 1 and mngr.reached_preemption(done)
+      stopping = (stop.signum is not None or preempted) and not last  # At the last step: the run ends anyway.
+      save_now = (mngr.should_save(done) or last or stopping) and done != saved_step
+      if done % config.log_every == 0 or save_now or stopping:
         host = jax.device_get(history)
         _check_finite(host, history_start, workdir, mngr)
         scalars = _mean_scalars(host)
-        writer.write_scalars(done, scalars)
-        rate = (done - start) / max(time.time() - t_compiled, 1e-6)  # Since compilation ended.
+        rate = chrono.rate(done)
+        writer.write_scalars(done, {**scalars, **({'steps_per_sec': rate} if rate else {})})
         logging.info('%s', progress_line(done, config.total_iters, scalars, rate))
         history, history_start = [], done
-      if done % config.sample_every == 0 or last:
+      chrono.pause()  # Grids, checkpoints and evaluation are not training time.
+      if (done % config.sample_every == 0 or last) and not stopping:
         write_grid(done)
       if save_now:
-        checkpoint.save(mngr, state)
+        checkpoint.save(mngr, state, force=True)
+        chrono.save(done)
+        saved_step = done
         logging.info('Saving the checkpoint of step %d to %s.', done, checkpoint.checkpoint_dir(workdir))
+      if stopping:
+        mngr.wait_until_finished()
+        writer.flush()
+        raise errors.TrainingInterrupted(done, stop.signum or signal.SIGTERM)
       if config.eval_every and done % config.eval_every == 0:
         from dss_jax import evaluate  # The metrics (and their weights) are loaded only when asked for.
-        multihost.run_on_process_0('evaluate', lambda s: evaluate.run(config, workdir, model=multihost.local_copy(s)),
-                                   state)
+        result = multihost.run_on_process_0(
+            'evaluate', lambda s: evaluate.run(config, workdir, model=multihost.local_copy(s)), state)
+        if result is not None:
+          write_evaluation(workdir, done, result, writer)
+      chrono.resume()
   finally:
     mngr.wait_until_finished()  # A pending asynchronous save completes even when the run stops on an error.
+    if profile is not None:
+      _stop_trace()  # A run that ends (or stops) within the profiled steps: the trace is still written.
   writer.flush()
   logging.info('Trained %d iterations in %.1f s.', config.total_iters - start, time.time() - t0)
   return state

@@ -19,22 +19,15 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dss_jax import losses
+from dss_jax import losses, preflight
 from dss_jax.models import Networks, layers
 from dss_jax.state import TrainState, ema_trees
 
-_CHOICES = {'uni_target': ('encoder', 'both'), 'sty_space': ('s', 'z'), 'mapping': ('flow', 'mlp')}
-
 
 def validate(config) -> None:
-  """Checks the step's options once, when a run is built: one sentence per mistake."""
-  for key, allowed in _CHOICES.items():
-    if config[key] not in allowed:
-      raise ValueError(f'config.{key} must be one of {allowed} (got {config[key]!r}).')
-  if config.lambda_flow_nll > 0 and config.mapping != 'flow':
-    raise ValueError('config.lambda_flow_nll needs the flow mapping (mapping="flow"): the MLP has no density.')
-  if config.sty_space == 'z' and config.mapping != 'flow':
-    raise ValueError("config.sty_space='z' needs the flow mapping (mapping=\"flow\"): the MLP has no inverse.")
+  """Checks the config's values once, when a run is built: one sentence per mistake (preflight.check_values,
+  which main.py also runs before importing JAX)."""
+  preflight.check_values(config)
 
 
 # ------------------------------------------------------------------------------------------ D side

@@ -7,7 +7,9 @@
 #    the device): DSS and the StarGAN v2 baseline, each in float32 and bfloat16 (`python -m dss_jax.bench`:
 #    compile time, median s/iter, images/s, peak device memory).
 # 2. A 64 px synthetic DSS run (dim_in 32, max_conv_dim 128, batch 16) for SYNTH_ITERS iterations
-#    (default 3000), then the identifiability table that `dss_jax.main` prints at the end.
+#    (default 3000), then the identifiability table that `dss_jax.main` prints at the end. It captures a
+#    profiler trace of PROFILE_STEPS steps (default 5) in OUT_DIR/synthetic64/plugins/profile/
+#    (`tensorboard --logdir OUT_DIR/synthetic64`, Profile tab).
 # Every figure goes to stdout and to OUT_DIR/*.txt. Budget: about 4 compiles of a 256 px step plus the
 # synthetic run; set SYNTH_ITERS lower where device time is short.
 #
@@ -17,6 +19,7 @@ set -euo pipefail
 OUT=${1:-runs/accelerator_benchmark}
 ITERS=${ITERS:-20}
 SYNTH_ITERS=${SYNTH_ITERS:-3000}
+PROFILE_STEPS=${PROFILE_STEPS:-5}
 SMALL=()
 SYNTH=(--config.img_size=64 --config.dim_in=32 --config.max_conv_dim=128)
 if [ "${QUICK:-0}" = 1 ]; then
@@ -26,6 +29,7 @@ if [ "${QUICK:-0}" = 1 ]; then
          --config.synthetic.test_per_domain=8)
   ITERS=2
   SYNTH_ITERS=4
+  PROFILE_STEPS=1
 fi
 mkdir -p "$OUT"
 quiet() { grep -v -e '^I0000' -e '^E0000' -e '^W0000' -e '^WARNING: All log' -e 'oneDNN' -e 'cuda_' || true; }
@@ -44,5 +48,6 @@ echo "== synthetic 64 px, $SYNTH_ITERS iterations" | tee "$OUT/synthetic64.txt"
 start=$(date +%s)
 python -m dss_jax.main --config=configs/synthetic.py --workdir="$OUT/synthetic64" "${SYNTH[@]}" \
   --config.total_iters="$SYNTH_ITERS" --config.ds_iter="$SYNTH_ITERS" --config.sample_every="$SYNTH_ITERS" \
-  --config.checkpoint_every="$SYNTH_ITERS" 2>&1 | quiet | tee -a "$OUT/synthetic64.txt"
+  --config.checkpoint_every="$SYNTH_ITERS" --config.profile_steps="$PROFILE_STEPS" 2>&1 | quiet \
+  | tee -a "$OUT/synthetic64.txt"
 echo "synthetic 64 px: $(( $(date +%s) - start )) s wall, training and evaluation" | tee -a "$OUT/synthetic64.txt"

@@ -44,7 +44,9 @@ def _config_flags(config) -> list[str]:
 
 def _worker_env() -> dict:
   """This process's environment for the workers, less the fake second device (each has one CPU device),
-  with the tests' compilation cache."""
+  with the tests' compilation cache set, as a user's shell may have it: `--distributed` turns it off (a
+  restart with a warm cache deadlocked: process 0 read the step from the cache, process 1 compiled it, and
+  process 0 timed out at the first collective; issue 22), so `two_process_run`'s restart must finish."""
   env = dict(os.environ)
   flags = [f for f in env.get('XLA_FLAGS', '').split() if not f.startswith('--xla_force_host_platform_device_count')]
   env['XLA_FLAGS'] = ' '.join(flags)

@@ -1,8 +1,8 @@
 """A newcomer's first hour, scripted (issue 15): README's commands at tiny sizes, and what the console says.
 
 `session` runs `python -m dss_jax.main` as a user would, in subprocesses on one CPU device: the main job
-(training, then the evaluation), the same command again (a finished run), `--mode=sample` and
-`--mode=eval`. The tests read their consoles: no startup noise that reads as failure, a 'Compiling' line
+(training, then the evaluation), the same command again (a finished run), `--mode=sample` (with `--workdir`
+alone) and `--mode=eval`. The tests read their consoles: no startup noise that reads as failure, a 'Compiling' line
 before the first step, short progress lines, a line per checkpoint, the evaluation announced before it
 runs and not repeated. Then the bad inputs: each gives one sentence (no traceback) and loses nothing.
 """
@@ -64,11 +64,13 @@ def session(tmp_path_factory):
   workdir, cache = str(root / 'demo'), root / 'jit_cache'
   common = ['--config=configs/synthetic.py', f'--workdir={workdir}', *tiny_flags()]
   out = {'workdir': workdir}
-  for name, extra in (('train', []), ('rerun', []), ('sample', ['--mode=sample', '--video=false']),
-                      ('eval', ['--mode=eval'])):
+  # --mode=sample with --workdir alone: the workdir's config.json holds the run's config (issue 22).
+  for name, args in (('train', common), ('rerun', common), ('sample', [f'--workdir={workdir}', '--mode=sample',
+                                                                       '--video=false']),
+                     ('eval', [*common, '--mode=eval'])):
     if name == 'rerun':
       out['events_before_rerun'] = sorted(glob.glob(os.path.join(workdir, 'events.out.tfevents.*')))
-    rc, text = main(*common, *extra, cache_dir=cache)
+    rc, text = main(*args, cache_dir=cache)
     out[name] = (rc, text.splitlines())
     assert rc == 0, f'{name} failed:\n{text[-4000:]}'
   return out
@@ -79,6 +81,15 @@ def test_no_startup_noise_and_no_traceback(session):
     _, lines = session[name]
     assert not [line for line in lines if any(word in line for word in NOISE)], name
     assert not [line for line in lines if 'Traceback' in line], name
+
+
+def test_the_first_line_says_what_will_happen(session):
+  workdir = session['workdir']
+  first = {name: session[name][1][0] for name in ('train', 'rerun', 'sample', 'eval')}
+  assert first['train'].endswith(f'dss_jax: training synthetic (a fresh run of {STEPS} steps) into {workdir}.')
+  assert first['rerun'].endswith(f'(finished: it holds step {STEPS} of {STEPS}) into {workdir}.')
+  assert first['sample'].endswith(f'dss_jax --mode=sample of {workdir}, checkpoint of step {STEPS} (the latest).')
+  assert first['eval'].endswith(f'dss_jax --mode=eval of {workdir}, checkpoint of step {STEPS} (the latest).')
 
 
 def test_compiling_is_announced_before_the_first_step(session):

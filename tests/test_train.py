@@ -1,7 +1,10 @@
 """The training iteration and loop: sub-step/optimizer bookkeeping, EMA, sharding, resume, NaN guard."""
 
 import glob
+import json
 import os
+import shutil
+import signal
 
 import jax
 import jax.numpy as jnp
@@ -9,7 +12,8 @@ import numpy as np
 import optax
 import pytest
 
-from dss_jax import checkpoint, losses, train
+from dss_jax import checkpoint, errors, losses, train
+from dss_jax import workdir as workdir_lib
 from dss_jax.state import init_state
 
 
@@ -165,6 +169,29 @@ class TestTrainAndEvaluate:
     with pytest.raises(checkpoint.ConfigMismatchError, match='style_dim: 4 in the checkpoint, 8 now'):
       train.train_and_evaluate(other, workdir)
 
+  def test_a_resume_with_changed_settings_is_recorded_and_a_shape_change_refused(self, run, config, tmp_path):
+    """--config.lr=0.001 --config.total_iters=6 on the finished run's workdir (what main.py resolves, then what
+    training records before its first step): config.json says what trains now, config_history.json what
+    changed at which step; a change of the networks' shapes is refused and changes nothing."""
+    workdir, _ = run
+    copy = str(tmp_path / 'run')
+    shutil.copytree(workdir, copy)
+    resolved, ignored = workdir_lib.resolve(workdir_lib.load_saved(copy), config, {'lr': 1e-3, 'total_iters': 6})
+    assert ignored == []
+    checkpoint.check_config(copy, resolved, record=True)
+    saved = json.load(open(os.path.join(copy, 'config.json')))
+    assert (saved['lr'], saved['total_iters']) == (1e-3, 6)
+    (entry,) = workdir_lib.history(copy)
+    assert entry['step'] == config.total_iters
+    assert entry['changes'] == {'lr': [config.lr, 1e-3], 'total_iters': [config.total_iters, 6]}
+    checkpoint.check_config(copy, resolved, record=True)  # The same command again: nothing new to record.
+    assert len(workdir_lib.history(copy)) == 1
+    wider = resolved.copy_and_resolve_references()
+    wider.style_dim = 8
+    with pytest.raises(checkpoint.ConfigMismatchError, match='style_dim: 4 in the checkpoint, 8 now'):
+      checkpoint.check_config(copy, wider, record=True)
+    assert json.load(open(os.path.join(copy, 'config.json'))) == saved and len(workdir_lib.history(copy)) == 1
+
   def test_planted_nan_stops_with_a_message_and_keeps_a_restorable_checkpoint(self, config, tmp_path, mesh):
     def batches():
       for i in range(100):
@@ -180,6 +207,62 @@ class TestTrainAndEvaluate:
                                   train.create_train_state(config, jax.random.key(0), mesh))
     assert int(restored.step) == 2
     assert all(np.all(np.isfinite(x)) for x in jax.tree_util.tree_leaves(jax.device_get(restored.params)))
+
+
+def _signalling_batches(config, signal_at: int, signum: int):
+  """Batches whose draw number `signal_at` (0 is the grid's, k the input of step k - 1 -> k) first sends this
+  process `signum`: the signal lands while the loop is between two steps, one step after the previous
+  step's checkpoint was started (Orbax writes it asynchronously: it may still be in flight)."""
+  for i in range(1000):
+    if i == signal_at:
+      os.kill(os.getpid(), signum)
+    yield _batch(config, seed=i)
+
+
+def test_sigint_and_sigterm_save_the_step_and_stop_with_one_line(config, tmp_path, capsys, monkeypatch):
+  """SIGINT after step 2's checkpoint was started: step 3 is saved, the run stops with one line and the
+  shell's status 130. The rerun resumes from step 3; SIGTERM stops it at step 5 the same way; a third run
+  ends at step 8. Meanwhile: evaluation results (eval_every, a stand-in evaluation here) reach TensorBoard
+  as curves, a profile of one step is captured, and the training time survives the resumes."""
+  from dss_jax import evaluate
+  monkeypatch.setattr(evaluate, 'run', lambda config, workdir, model: {'step': int(model.step), 'mcc': {
+      'mean': 0.5, 'per_domain': [0.4, 0.6]}, 'fid_lpips': {'latent': {'fid': {'mean': 42.0}}}, 'dataset': 'x'})
+  cfg = config.copy_and_resolve_references()
+  cfg.total_iters, cfg.eval_every, cfg.profile_steps, cfg.sample_every = 8, 4, 1, 100
+  workdir = str(tmp_path / 'run')
+  handler = signal.getsignal(signal.SIGINT)
+  with pytest.raises(SystemExit) as stop, errors.sentences_not_tracebacks():
+    train.train_and_evaluate(cfg, workdir, train_iterator=_signalling_batches(cfg, 3, signal.SIGINT))
+  assert stop.value.code == 128 + signal.SIGINT
+  assert capsys.readouterr().err.splitlines()[-1] == 'Interrupted at step 3; saved; rerun the same command to resume.'
+  assert checkpoint.manager(workdir).all_steps() == [2, 3]
+  assert signal.getsignal(signal.SIGINT) is handler  # The loop's handlers are gone.
+
+  with pytest.raises(errors.TrainingInterrupted) as stop:
+    train.train_and_evaluate(cfg, workdir, train_iterator=_signalling_batches(cfg, 2, signal.SIGTERM))
+  assert (stop.value.step, stop.value.signum) == (5, signal.SIGTERM)
+  assert checkpoint.manager(workdir).all_steps() == [3, 4, 5]
+  assert json.load(open(os.path.join(workdir, 'progress.json')))['step'] == 5
+
+  state = train.train_and_evaluate(cfg, workdir, train_iterator=_signalling_batches(cfg, -1, 0))
+  assert int(state.step) == 8 and checkpoint.manager(workdir).all_steps() == [5, 6, 8]
+  import tensorflow as tf
+  tags = {}
+  for path in glob.glob(os.path.join(workdir, 'events.out.tfevents*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for v in event.summary.value:
+        tags.setdefault(v.tag, set()).add(event.step)
+  assert tags['eval/mcc/mean'] == {4, 8} and tags['eval/fid_lpips/latent/fid/mean'] == {4, 8}
+  assert 'eval/mcc/per_domain/1' in tags and 'eval/dataset' not in tags
+  assert {'steps_per_sec', 'G/latent_cyc'} <= set(tags)
+  assert glob.glob(os.path.join(workdir, 'plugins', 'profile', '*', '*.xplane.pb'))  # TensorBoard's Profile tab.
+  assert 'generator:' in open(os.path.join(workdir, 'parameter_overview.txt')).read()
+
+
+def test_evaluation_scalars_are_every_number_of_the_result():
+  scalars = train.evaluation_scalars({'step': 3, 'mcc': {'mean': np.float32(0.5), 'per_domain': [0.25, 0.75]},
+                                      'dataset': 'synthetic', 'ok': True, 'fid': float('nan')})
+  assert scalars == {'eval/mcc/mean': 0.5, 'eval/mcc/per_domain/0': 0.25, 'eval/mcc/per_domain/1': 0.75}
 
 
 def test_extensions_train_the_flow_on_the_reference_codes(config, nets):

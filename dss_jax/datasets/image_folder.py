@@ -48,28 +48,38 @@ def list_images(directory: str) -> list[str]:
   return sorted(found)
 
 
-def _readable(path: str) -> bool:
-  """Cheap check that path is an image PIL can parse (header and, for PNG, chunk checksums)."""
+def _inspect(path: str) -> bool | None:
+  """Cheap check that path is an image PIL can parse (header and, for PNG, chunk checksums): None when it is
+  not, else whether it has an alpha channel (RGBA, LA, or a palette with transparency)."""
   try:
     if os.path.getsize(path) == 0:
-      return False
+      return None
     with Image.open(path) as image:
+      alpha = image.mode in ('RGBA', 'LA', 'PA') or (image.mode == 'P' and 'transparency' in image.info)
       image.verify()
-    return True
+    return alpha
   except Exception:  # noqa: BLE001 - any failure to parse means "skip this file".
-    return False
+    return None
 
 
 def filter_readable(paths: list[str], what: str) -> list[str]:
-  """The paths PIL can parse; the others are dropped with ONE warning that counts them."""
+  """The paths PIL can parse; the others are dropped with ONE warning that counts them. Images with an alpha
+  channel get one warning too: training reads their colour channels only (transparent pixels keep whatever
+  colour they store), docs/datasets.md."""
   with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-    ok = list(pool.map(_readable, paths))
-  bad = [p for p, good in zip(paths, ok) if not good]
+    found = list(pool.map(_inspect, paths))
+  bad = [p for p, alpha in zip(paths, found) if alpha is None]
   if bad:
     examples = ', '.join(bad[:3]) + (', ...' if len(bad) > 3 else '')
     logger.warning('Skipped %d unreadable or corrupt image file(s) of %d in %s: %s', len(bad), len(paths), what,
                    examples)
-  return [p for p, good in zip(paths, ok) if good]
+  transparent = [p for p, alpha in zip(paths, found) if alpha]
+  if transparent:
+    examples = ', '.join(transparent[:3]) + (', ...' if len(transparent) > 3 else '')
+    logger.warning('%d image(s) of %d in %s have an alpha channel, which is dropped: their transparent pixels '
+                   'show the colour stored under them (docs/datasets.md): %s', len(transparent), len(paths), what,
+                   examples)
+  return [p for p, alpha in zip(paths, found) if alpha is not None]
 
 
 def check_num_domains(domains: list[str], num_domains: int | None, where: str) -> None:
@@ -140,6 +150,10 @@ def scan_split(root: str, split: str, domains: list[str]) -> tuple[list[list[str
     raise DatasetNotFoundError(
         f'No readable images ({", ".join(IMAGE_EXTENSIONS)}) in domain folder(s) {", ".join(empty)} of '
         f'{directory!r}.')
+  single = [d for d, paths in zip(domains, files) if len(paths) == 1]
+  if single and split == 'train':
+    logger.warning('Domain(s) %s of %s have a single training image: every batch repeats it, and its style codes '
+                   'can only learn that image (docs/datasets.md).', ', '.join(single), directory)
   return files, domains
 
 

@@ -1,0 +1,198 @@
+"""A run's lifecycle at the command line (issue 22): every bad input is one sentence, found before JAX and
+TensorFlow are imported and before anything is written; one training process per workdir; the workdir's
+config.json is every mode's config.
+
+The subprocesses here run `python -m dss_jax.main` with stand-in `jax` and `tensorflow` packages first on
+PYTHONPATH that raise ImportError when imported: a check that passes them ran before the heavy imports (so
+it costs about a second, not a minute of imports and compiling). None of them compiles anything.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, tiny_config
+
+from dss_jax import workdir as workdir_lib
+
+
+@pytest.fixture(scope='module')
+def no_heavy_imports(tmp_path_factory):
+  """A folder of stand-in jax and tensorflow packages that fail when imported."""
+  root = tmp_path_factory.mktemp('poison')
+  for name in ('jax', 'tensorflow'):
+    (root / name).mkdir()
+    (root / name / '__init__.py').write_text(f'raise ImportError("{name} was imported before the check")\n')
+  return root
+
+
+def _main(args, pythonpath, timeout=120):
+  env = {k: v for k, v in os.environ.items() if not k.startswith(('TF_CPP_', 'XLA_', 'JAX_'))}
+  env['PYTHONPATH'] = os.pathsep.join(str(p) for p in (pythonpath, REPO) if p)
+  proc = subprocess.run([sys.executable, '-m', 'dss_jax.main', *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT, text=True, timeout=timeout)
+  return proc.returncode, proc.stdout
+
+
+def _one_error(rc, text) -> str:
+  assert rc != 0, text
+  assert 'Traceback' not in text, text
+  errors = [line for line in text.splitlines() if line.startswith('error: ')]
+  assert len(errors) == 1, text
+  return errors[0]
+
+
+def _workdir_with_config(path):
+  """A workdir as training leaves it, without checkpoints: config.json of the tests' tiny config."""
+  path.mkdir()
+  (path / 'config.json').write_text(tiny_config().to_json_best_effort(indent=2))
+  return path
+
+
+TRAIN = ['--config=configs/synthetic.py']
+
+
+@pytest.mark.parametrize('args, sentence', [
+    (['--config.lrr=1'], "The config has no key 'lrr' (did you mean 'lr'?)"),
+    (['--config.no_such_key=1'], "The config has no key 'no_such_key'"),
+    (['--config.flow.num_binz=3'], "no key 'flow.num_binz' (did you mean 'flow.num_bins'?)"),
+    (['--config.batch_size=-4'], 'config.batch_size must be a positive whole number (got -4).'),
+    (['--config.batch_size=four'], 'flag --config.batch_size=four'),
+    (['--config.num_domains=3'], 'has 5 domains but config.num_domains is 3'),
+    (['--config.dataset=folder', '--config.data_dir=/nonexistent/images'], "No train/ folder in '/nonexistent/images'"),
+    (['--config.uni_target=flow'], "config.uni_target must be one of ('encoder', 'both')"),
+])
+def test_a_bad_config_is_one_sentence_before_the_heavy_imports_and_writes_nothing(tmp_path, no_heavy_imports, args,
+                                                                                  sentence):
+  workdir = tmp_path / 'run'
+  error = _one_error(*_main([*TRAIN, f'--workdir={workdir}', *args], no_heavy_imports))
+  assert sentence in error
+  assert not workdir.exists()
+
+
+def test_a_workdir_that_cannot_be_made_is_one_sentence(tmp_path, no_heavy_imports):
+  (tmp_path / 'a_file').write_text('')
+  error = _one_error(*_main([*TRAIN, f'--workdir={tmp_path / "a_file" / "run"}'], no_heavy_imports))
+  assert 'cannot be made' in error and 'is a file, not a folder' in error
+  if os.geteuid() != 0:  # root may write anywhere.
+    locked = tmp_path / 'locked'
+    locked.mkdir(mode=0o555)
+    error = _one_error(*_main([*TRAIN, f'--workdir={locked / "run"}'], no_heavy_imports))
+    assert 'cannot be created' in error and not (locked / 'run').exists()
+
+
+@pytest.mark.parametrize('args, sentence', [
+    (['--target=nosuch'], "Unknown --target 'nosuch'; the model has "),
+    (['--traversal_values=abc'], "--traversal_values takes numbers separated by commas (e.g. --traversal_values=-2,"),
+    (['--psi=0.5,x'], "--psi takes numbers"),
+])
+def test_bad_sample_flags_are_one_sentence_before_anything_is_written(tmp_path, no_heavy_imports, args, sentence):
+  workdir = _workdir_with_config(tmp_path / 'run')
+  error = _one_error(*_main(['--mode=sample', f'--workdir={workdir}', *args], no_heavy_imports))
+  assert sentence in error
+  assert sorted(os.listdir(workdir)) == ['config.json']
+
+
+def test_sample_and_eval_need_a_config_only_where_the_workdir_has_none(tmp_path, no_heavy_imports):
+  error = _one_error(*_main(['--mode=sample', f'--workdir={tmp_path}'], no_heavy_imports))
+  assert error == (f'error: --config is required: {tmp_path} has no config.json yet '
+                   '(e.g. --config=configs/synthetic.py).')
+  workdir = _workdir_with_config(tmp_path / 'run')
+  # With the workdir's config.json, --mode=sample gets as far as importing JAX (the stand-in's error).
+  rc, text = _main(['--mode=sample', f'--workdir={workdir}'], no_heavy_imports)
+  assert rc != 0 and 'jax was imported before the check' in text
+  assert f'--mode=sample of {workdir}' in text.splitlines()[0]
+
+
+def test_a_second_training_process_refuses_at_once_naming_the_first(tmp_path, no_heavy_imports):
+  """The first process holds the workdir as training does (workdir.claim); the second, the same training
+  command, stops before its heavy imports with a sentence naming the holder. SIGKILL of the holder frees it."""
+  workdir = tmp_path / 'run'
+  holder = subprocess.Popen([sys.executable, '-c', 'import sys, time\nfrom dss_jax import workdir\n'
+                             'workdir.claim(sys.argv[1]); print("held", flush=True); time.sleep(600)', str(workdir)],
+                            cwd=REPO, stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+  try:
+    assert holder.stdout.readline().strip() == 'held'
+    error = _one_error(*_main([*TRAIN, f'--workdir={workdir}'], no_heavy_imports))
+    assert f'{workdir} is being trained by another process (host ' in error and f'PID {holder.pid}, since ' in error
+  finally:
+    holder.kill()
+    holder.wait()
+  assert workdir_lib.claim(str(workdir))  # The lock died with its holder.
+  workdir_lib.release(str(workdir))
+  # And the training command now gets past the lock (to the stand-in jax: the real one would train).
+  rc, text = _main([*TRAIN, f'--workdir={workdir}'], no_heavy_imports)
+  assert rc != 0 and 'jax was imported before the check' in text and 'being trained' not in text
+
+
+def test_resolve_reads_the_workdir_and_applies_only_the_command_lines_overrides(tmp_path):
+  saved = tiny_config()
+  requested = tiny_config()
+  requested.dim_in, requested.lr = 16, 1e-3  # The file's own width; lr overridden on the command line.
+  config, ignored = workdir_lib.resolve(saved, requested, {'lr': 1e-3, 'total_iters': 6})
+  assert (config.dim_in, config.lr, config.total_iters) == (saved.dim_in, 1e-3, 6)
+  assert ignored == ['dim_in']
+  assert workdir_lib.resolve(None, requested, {'lr': 1e-3}) == (requested, [])
+
+
+def test_record_changes_keeps_a_history_and_writes_atomically(tmp_path):
+  workdir = _workdir_with_config(tmp_path / 'run')
+  config = tiny_config()
+  config.lr = 1e-3
+  changes = workdir_lib.differences(tiny_config(), config)
+  assert changes == {'lr': [tiny_config().lr, 1e-3]}
+  workdir_lib.record_changes(str(workdir), config, changes, step=4)
+  assert json.loads((workdir / 'config.json').read_text())['lr'] == 1e-3
+  (entry,) = workdir_lib.history(str(workdir))
+  assert entry['step'] == 4 and entry['changes'] == {'lr': [tiny_config().lr, 1e-3]} and 'command' in entry
+  assert sorted(os.listdir(workdir)) == ['config.json', 'config_history.json']  # No temporary file left.
+
+
+def test_eval_on_a_folder_dataset_without_metric_weights_is_one_sentence(tmp_path, no_heavy_imports):
+  """--mode=eval outside the synthetic dataset measures FID and LPIPS only: without their weights it says so
+  once (and how to make them) instead of printing an empty table."""
+  workdir = _workdir_with_config(tmp_path / 'run')
+  config = json.loads((workdir / 'config.json').read_text())
+  config.update(dataset='folder', data_dir=str(tmp_path / 'images'))
+  (workdir / 'config.json').write_text(json.dumps(config))
+  rc, text = _main(['--mode=eval', f'--workdir={workdir}'], no_heavy_imports)
+  error = _one_error(rc, text)
+  assert error.startswith("error: --mode=eval on the 'folder' dataset measures FID and LPIPS") and error.endswith(
+      'there is nothing to evaluate.')
+  assert 'convert_torchvision_weights.py --what=inception' in text and '| ' not in text
+  assert sorted(os.listdir(workdir)) == ['config.json']
+
+
+def test_transparent_images_and_one_image_domains_are_warned_about(tmp_path, caplog):
+  from PIL import Image
+
+  from dss_jax.datasets import image_folder
+  for domain, count, mode in (('cats', 1, 'RGBA'), ('dogs', 2, 'RGB')):
+    (tmp_path / 'train' / domain).mkdir(parents=True)
+    for i in range(count):
+      Image.new(mode, (8, 8)).save(tmp_path / 'train' / domain / f'{i}.png')
+  (tmp_path / 'val').mkdir()
+  for domain in ('cats', 'dogs'):
+    (tmp_path / 'val' / domain).mkdir()
+    Image.new('RGB', (8, 8)).save(tmp_path / 'val' / domain / '0.png')
+  with caplog.at_level('WARNING'):
+    files, _ = image_folder.scan_split(str(tmp_path), 'train', ['cats', 'dogs'])
+  assert [len(f) for f in files] == [1, 2]  # Both kept.
+  messages = [r.getMessage() for r in caplog.records]
+  assert any(m.startswith('1 image(s) of 3 in') and 'alpha channel, which is dropped' in m for m in messages)
+  assert any(m.startswith('Domain(s) cats of') and 'single training image' in m for m in messages)
+
+
+def test_a_resume_reads_the_workdirs_config_and_names_what_the_config_file_would_change(tmp_path, no_heavy_imports):
+  """The tiny run's workdir resumed with configs/synthetic.py alone (no overrides): the run keeps its recorded
+  widths, and the console says which keys the file would have changed."""
+  workdir = _workdir_with_config(tmp_path / 'run')
+  (workdir / 'checkpoints' / '2').mkdir(parents=True)
+  rc, text = _main([*TRAIN, f'--workdir={workdir}'], no_heavy_imports)
+  lines = text.splitlines()
+  assert lines[0].endswith(f'dss_jax: training synthetic (resuming from step 2 of 4) into {workdir}.')
+  assert f"The run's config is {workdir}/config.json; configs/synthetic.py differs from it in " in lines[1]
+  assert 'dim_in' in lines[1] and 'kept as the run has them' in lines[1]
+  assert rc != 0 and 'jax was imported before the check' in text  # Then training would start.
