@@ -183,7 +183,7 @@ def _override_values() -> dict:
 def _source_workdir() -> str | None:
   """The workdir whose config.json is the base: --workdir, or for sample/eval the workdir of
   --checkpoint=<another workdir or its checkpoints/<step> folder>."""
-  if FLAGS.mode in ('sample', 'eval') and FLAGS.checkpoint and not FLAGS.checkpoint.isdigit():
+  if FLAGS.mode in ('sample', 'eval', 'demo') and FLAGS.checkpoint and not FLAGS.checkpoint.isdigit():
     path = os.path.abspath(FLAGS.checkpoint.rstrip('/'))
     if os.path.basename(os.path.dirname(path)) == 'checkpoints':
       path = os.path.dirname(os.path.dirname(path))
@@ -197,7 +197,7 @@ def _resolve_config():
   name = _config_file_name()
   requested = FLAGS.config  # None without --config.
   saved = None
-  if FLAGS.mode in ('train', 'sample', 'eval'):
+  if FLAGS.mode in ('train', 'sample', 'eval', 'demo'):
     if FLAGS.workdir is None:
       raise app.UsageError(f'--workdir is required for --mode={FLAGS.mode}.')
     source = _source_workdir()
