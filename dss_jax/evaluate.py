@@ -287,6 +287,7 @@ def edit_purity(t: inference.Translator, orc, x, y, style, *, num_per_domain=40,
     src = x[rng.integers(0, len(x), num_per_domain)]
     ref = x[rng.choice(np.nonzero(y == u)[0], num_per_domain)]
     yu = np.full(num_per_domain, u, np.int32)
+    ref_style = t.encode_style(ref, yu)  # The start of every random-direction edit of this domain.
     for c in range(t.style_dim):
       out = np.clip(t.traverse(src, u, c, [-1.0, 1.0], reference=ref), -1.0, 1.0)
       r0, r1 = oracle.oracle_predict(orc, out[0]), oracle.oracle_predict(orc, out[1])
@@ -297,7 +298,7 @@ def edit_purity(t: inference.Translator, orc, x, y, style, *, num_per_domain=40,
       # The same edit along a random unit direction of the same space (z, or the standardised code).
       direction = dir_rng.standard_normal(t.style_dim)
       direction /= np.linalg.norm(direction)
-      s0, s1 = vector_eval._direction_styles(t, t.encode_style(ref, yu), yu, direction)
+      s0, s1 = vector_eval.direction_styles(t, ref_style, yu, direction)
       r0, r1 = (oracle.oracle_predict(orc, np.clip(t.generate(src, s), -1.0, 1.0)) for s in (s0, s1))
       ds = np.abs(r1['style'] - r0['style']) / std
       largest_rand, total_rand = largest_rand + ds.max(-1).sum(), total_rand + ds.sum()

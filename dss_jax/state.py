@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dss_jax import models
+from dss_jax import models, workdir
 
 PyTree = Any
 TREES = ('generator', 'style', 'discriminator')
@@ -136,13 +136,9 @@ def mismatch(saved_config, config) -> list[str] | None:
 
 
 def flat_config(config) -> dict:
-  """A config as {'dotted.key': value} (what hparams and the compatibility message name)."""
-  def flat(d, prefix):
-    out = {}
-    for k, v in d.items():
-      out.update(flat(v, f'{prefix}{k}.') if isinstance(v, dict) else {f'{prefix}{k}': v})
-    return out
-  return flat(config.to_dict(), '')
+  """A config as {'dotted.key': value} (what hparams and the compatibility message name): `workdir.flat`, which
+  main.py uses before JAX is imported."""
+  return workdir.flat(config)
 
 
 def _set(config, dotted, value):

@@ -404,7 +404,7 @@ def readme_table(out_dir, split='test'):
            '|---|---|' + '---|' * len(README_COLUMNS)]
   for name in [c for c in README_CONFIGS if c in runs]:
     rs = list(runs[name].values())
-    cells = [('–' if _mean(rs, k) is None else f'{_mean(rs, k)[0]:.2f}') for k in README_COLUMNS]
+    cells = [('–' if m is None else f'{m[0]:.2f}') for m in (_mean(rs, k) for k in README_COLUMNS)]
     label = f'_{name}_' if name.startswith(TRIVIAL_PREFIX) else f'`:{name}`'
     lines.append(f'| {label} | {len(rs)} | ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines) if len(lines) > 2 else ''

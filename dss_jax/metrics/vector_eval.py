@@ -108,7 +108,7 @@ def _purity(data, u, out0, out1):
   return ds.max(-1) / total, np.abs(c1 - c0).sum(-1) / total
 
 
-def _direction_styles(t, s, y, direction):
+def direction_styles(t, s, y, direction):
   """The two codes of an edit along a unit `direction` [d] from codes s [B, d]: the start's coordinate along
   it set to -1 and +1, the rest kept; in z for the flow, in the standardised code (mean, std over F(z, u))
   for the MLP. direction = e_c is exactly `Translator.traverse_styles(u, c, [-1, 1])`."""
@@ -133,6 +133,8 @@ def edit_purity(translator, data, *, num_per_domain=100, seed=0) -> dict:
   purity, drift, purity_random = [], [], []
   for u in range(data.num_domains):
     ref, src = data.sample(rng, num_per_domain, np.full(num_per_domain, u)), data.sample(rng, num_per_domain)
+    y = np.full(num_per_domain, u, np.int32)
+    ref_style = t.encode_style(ref['x'], y)  # The start of every random-direction edit of this domain.
     for c in range(t.style_dim):
       out = t.traverse(src['x'], u, c, [-1.0, 1.0], reference=ref['x'])
       p, d = _purity(data, u, out[0], out[1])
@@ -140,8 +142,7 @@ def edit_purity(translator, data, *, num_per_domain=100, seed=0) -> dict:
       drift.append(d)
       direction = dir_rng.standard_normal(t.style_dim)
       direction /= np.linalg.norm(direction)
-      y = np.full(num_per_domain, u, np.int32)
-      s0, s1 = _direction_styles(t, t.encode_style(ref['x'], y), y, direction)
+      s0, s1 = direction_styles(t, ref_style, y, direction)
       purity_random.append(_purity(data, u, t.generate(src['x'], s0), t.generate(src['x'], s1))[0])
   out = {'edit_purity': float(np.mean(purity)), 'edit_purity_random': float(np.mean(purity_random)),
          'edit_content': float(np.median(np.concatenate(drift)))}
