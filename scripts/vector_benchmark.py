@@ -95,14 +95,11 @@ def check_split(split, seeds, overrides=(), frozen_dirty=None):
 
 
 def _flat(config) -> dict:
-  """A config as flat JSON-able key -> value (the record of what trained)."""
-  out = {}
-  for key, value in config.items():
-    if hasattr(value, 'items'):
-      out.update({f'{key}.{k}': v for k, v in _flat(value).items()})
-    else:
-      out[key] = value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
-  return out
+  """A config as flat JSON-able key -> value (the record of what trained): `workdir.flat`, with the values JSON
+  cannot hold written as strings."""
+  from dss_jax import workdir
+  plain = (int, float, str, bool, type(None))
+  return {k: v if isinstance(v, plain) else str(v) for k, v in workdir.flat(config).items()}
 
 
 def _write_json(path, result):
