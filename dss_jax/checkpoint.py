@@ -1,16 +1,21 @@
 """Orbax checkpoints of the whole training state, and the config they were written with.
 
-Layout: <workdir>/checkpoints/<step>/ (Orbax writes to a temporary folder and renames it, so a
-killed run never leaves a half-written checkpoint; the next start removes such a folder) and
-<workdir>/config.json (the run's config, with config_history.json: dss_jax/workdir.py).
-The state holds every parameter tree, every optimizer state, the EMA copies and the step: a run
-resumes exactly, and fine-tuning has the discriminator and optimizer states.
+Layout: <workdir>/checkpoints/<step>/ with two Orbax items: `state` (every parameter tree, every optimizer
+state, the EMA copies and the step: a run resumes exactly, and fine-tuning has the discriminator and
+optimizer states) and `config` (a JSON item: the run's config when the step was saved). Orbax writes to a
+temporary folder and renames it, so a killed run never leaves a half-written checkpoint; the next start
+removes such a folder. <workdir>/config.json is the run's config now, with config_history.json
+(dss_jax/workdir.py). The config inside the checkpoint is what its shapes are checked against
+(`check_config`), so a checkpoint folder copied alone still says which networks it holds, and a lost
+config.json is rewritten from it. Checkpoints written before 2026-12-03 hold one unnamed item (the state)
+and no config: they restore as before and are checked against config.json.
 
 When to save is Orbax's decision (`manager`'s save_decision_policy): every `every` steps, and at the
 preemption sync point of a multi-process run (JAX's preemption service: SIGTERM on any host makes every
 host save the same step); which to keep is its preservation policy (the latest `keep`).
 """
 
+import json
 import os
 
 import jax
@@ -20,6 +25,9 @@ from flax import serialization
 
 from dss_jax import state as state_lib
 from dss_jax import workdir as workdir_lib
+
+STATE, CONFIG = 'state', 'config'  # The items of a checkpoint.
+_LEGACY = 'default'  # Orbax's name for the single unnamed item of older checkpoints.
 
 
 class ConfigMismatchError(ValueError):
@@ -40,7 +48,7 @@ def manager(workdir: str, keep: int = 3, every: int = 1, *, writer: bool = False
       create=True, cleanup_tmp_directories=writer, preservation_policy=policies.LatestN(keep),
       save_decision_policy=policies.AnySavePolicy([policies.FixedIntervalPolicy(every),
                                                    policies.PreemptionCheckpointingPolicy()]))
-  return ocp.CheckpointManager(checkpoint_dir(workdir), options=options)
+  return ocp.CheckpointManager(checkpoint_dir(workdir), options=options, item_names=(STATE, CONFIG))
 
 
 def check_config(workdir: str, config, *, record: bool = False) -> None:
@@ -51,10 +59,17 @@ def check_config(workdir: str, config, *, record: bool = False) -> None:
   that stopped before saving must not lock its workdir. In a multi-process run every process checks (all
   stop on a mismatch) and process 0 alone writes."""
   saved = workdir_lib.load_saved(workdir)
+  in_checkpoint = workdir_lib.checkpoint_config(workdir)  # The latest checkpoint's own config (None: older).
+  if saved is None and in_checkpoint is not None and jax.process_index() == 0:
+    workdir_lib.write_config(workdir, in_checkpoint)
+    logging.warning('%s was missing: rewritten from the config inside checkpoint %d.',
+                    workdir_lib.config_path(workdir), workdir_lib.latest_step(workdir))
+    saved = in_checkpoint
   if saved is not None and workdir_lib.has_checkpoint(workdir):
-    keys = state_lib.mismatch(saved, config)
+    written_by = in_checkpoint if in_checkpoint is not None else saved
+    keys = state_lib.mismatch(written_by, config)
     if keys is not None:
-      detail = ', '.join(f'{k}: {_get(saved, k)!r} in the checkpoint, {_get(config, k)!r} now' for k in keys)
+      detail = ', '.join(f'{k}: {_get(written_by, k)!r} in the checkpoint, {_get(config, k)!r} now' for k in keys)
       raise ConfigMismatchError(
           f'The checkpoints in {workdir} were written by another network configuration ({detail}). '
           'Use a fresh --workdir, or the config that wrote them.')
@@ -79,9 +94,18 @@ def _get(config, dotted):
   return config
 
 
-def save(mngr: ocp.CheckpointManager, state, *, force: bool = False) -> None:
+def save(mngr: ocp.CheckpointManager, state, *, force: bool = False, config=None) -> None:
+  """Saves the state and, as the `config` item, `config` (a ConfigDict or dict) or, when None, the workdir's
+  config.json as it is now (`check_config` wrote it, with any accepted change, before the first save)."""
   step = int(jax.device_get(state.step))
-  mngr.save(step, args=ocp.args.StandardSave(serialization.to_state_dict(state)), force=force)
+  if config is None:
+    config = workdir_lib.read_json(workdir_lib.config_path(os.path.dirname(str(mngr.directory))))
+  elif hasattr(config, 'to_json_best_effort'):
+    config = json.loads(config.to_json_best_effort())
+  items = {STATE: ocp.args.StandardSave(serialization.to_state_dict(state))}
+  if config is not None:
+    items[CONFIG] = ocp.args.JsonSave(config)
+  mngr.save(step, args=ocp.args.Composite(**items), force=force)
 
 
 def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None):
@@ -90,5 +114,10 @@ def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None
   if step is None:
     return None
   target = serialization.to_state_dict(abstract_state)
-  restored = mngr.restore(step, args=ocp.args.StandardRestore(target))
+  if os.path.isdir(os.path.join(str(mngr.directory), str(step), _LEGACY)):
+    # An older checkpoint (one unnamed item): Orbax reads it only through a manager of that layout.
+    older = ocp.CheckpointManager(mngr.directory, options=ocp.CheckpointManagerOptions(read_only=True))
+    restored = older.restore(step, args=ocp.args.StandardRestore(target))
+  else:
+    restored = mngr.restore(step, args=ocp.args.Composite(**{STATE: ocp.args.StandardRestore(target)}))[STATE]
   return serialization.from_state_dict(abstract_state, restored)

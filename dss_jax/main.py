@@ -202,6 +202,8 @@ def _resolve_config():
       raise app.UsageError(f'--workdir is required for --mode={FLAGS.mode}.')
     source = _source_workdir()
     saved = workdir_lib.load_saved(source)
+    if saved is None:  # config.json lost: the latest checkpoint's own config (training rewrites the file from it).
+      saved = workdir_lib.checkpoint_config(source)
     if FLAGS.mode == 'train' and saved is not None and not workdir_lib.has_checkpoint(source):
       saved = None  # A run that stopped before its first checkpoint does not lock its workdir's config.
   if requested is None and saved is None:

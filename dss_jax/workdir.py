@@ -50,21 +50,38 @@ def latest_step(workdir: str) -> int | None:
   return max(steps) if steps else None
 
 
-def load_saved(workdir: str):
-  """<workdir>/config.json as a ConfigDict (older runs' keys mapped to today's), or None when there is none."""
-  path = config_path(workdir)
+def read_json(path: str):
+  """The JSON object in `path`, or None when there is no such file."""
   if not os.path.exists(path):
     return None
-  import ml_collections
-
-  from dss_jax.datasets import registry
   with open(path) as f:
     try:
-      raw = json.load(f)
+      return json.load(f)
     except json.JSONDecodeError as e:
       raise ValueError(f'{path} is not valid JSON ({e}); restore it from config_history.json or use a fresh '
                        '--workdir.') from None
-  return ml_collections.ConfigDict(registry.upgrade_config(raw))
+
+
+def _as_config(raw):
+  import ml_collections
+
+  from dss_jax.datasets import registry
+  return None if raw is None else ml_collections.ConfigDict(registry.upgrade_config(raw))
+
+
+def load_saved(workdir: str):
+  """<workdir>/config.json as a ConfigDict (older runs' keys mapped to today's), or None when there is none."""
+  return _as_config(read_json(config_path(workdir)))
+
+
+def checkpoint_config(workdir: str, step: int | None = None):
+  """The config saved inside checkpoint `step` (the latest when None) as a ConfigDict, or None for a
+  checkpoint written before checkpoints carried their config. Read without Orbax: its JSON item is the file
+  <step>/config/metadata (tests/test_train.py checks this against a checkpoint Orbax wrote)."""
+  step = latest_step(workdir) if step is None else step
+  if step is None:
+    return None
+  return _as_config(read_json(os.path.join(workdir, 'checkpoints', str(step), 'config', 'metadata')))
 
 
 def flat(config) -> dict:

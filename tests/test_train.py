@@ -10,7 +10,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import orbax.checkpoint as ocp
 import pytest
+from flax import serialization
 
 from dss_jax import checkpoint, errors, losses, train
 from dss_jax import workdir as workdir_lib
@@ -191,6 +193,35 @@ class TestTrainAndEvaluate:
     with pytest.raises(checkpoint.ConfigMismatchError, match='style_dim: 4 in the checkpoint, 8 now'):
       checkpoint.check_config(copy, wider, record=True)
     assert json.load(open(os.path.join(copy, 'config.json'))) == saved and len(workdir_lib.history(copy)) == 1
+
+  def test_each_checkpoint_carries_its_config_and_is_checked_against_it(self, run, config, tmp_path, mesh):
+    """The checkpoint's `config` item is the run's config.json when it was saved (read here without Orbax,
+    which also checks where Orbax put it). It rewrites a lost config.json, and it decides the shape check
+    even when config.json was edited. A checkpoint from before configs were saved in it (one unnamed item)
+    still restores."""
+    workdir, state = run
+    assert {'config', 'state'} <= set(os.listdir(os.path.join(workdir, 'checkpoints', str(config.total_iters))))
+    inside = workdir_lib.checkpoint_config(workdir)
+    assert workdir_lib.flat(inside) == workdir_lib.flat(workdir_lib.load_saved(workdir))
+    copy = str(tmp_path / 'run')
+    shutil.copytree(workdir, copy)
+    os.remove(os.path.join(copy, 'config.json'))
+    checkpoint.check_config(copy, config, record=True)
+    assert workdir_lib.flat(workdir_lib.load_saved(copy)) == workdir_lib.flat(inside)
+    edited = json.load(open(os.path.join(copy, 'config.json')))
+    edited['style_dim'] = 8  # A hand edit of config.json does not change what the checkpoint holds.
+    workdir_lib.write_atomically(os.path.join(copy, 'config.json'), edited)
+    wider = config.copy_and_resolve_references()
+    wider.style_dim = 8
+    with pytest.raises(checkpoint.ConfigMismatchError, match='style_dim: 4 in the checkpoint, 8 now'):
+      checkpoint.check_config(copy, wider)
+    older = str(tmp_path / 'older')
+    legacy = ocp.CheckpointManager(checkpoint.checkpoint_dir(older), options=ocp.CheckpointManagerOptions(create=True))
+    legacy.save(int(state.step), args=ocp.args.StandardSave(serialization.to_state_dict(state)))
+    legacy.wait_until_finished()
+    assert workdir_lib.checkpoint_config(older) is None
+    restored = checkpoint.restore(checkpoint.manager(older), train.create_train_state(config, jax.random.key(5), mesh))
+    jax.tree_util.tree_map(np.testing.assert_array_equal, jax.device_get(restored), state)
 
   def test_planted_nan_stops_with_a_message_and_keeps_a_restorable_checkpoint(self, config, tmp_path, mesh):
     def batches():
