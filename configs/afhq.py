@@ -7,7 +7,7 @@ Needs the extracted AFHQ archive in TFDS's manual dir (see README, "Datasets"). 
 FID 16.18 / 19.78 (latent / reference) at 100k iterations with these settings and its own weights.
 """
 
-from configs import default
+from configs import args, default
 
 
 def get_config(arg=''):
@@ -18,4 +18,4 @@ def get_config(arg=''):
   config.img_size = 256
   config.lambda_ds = 2.0
   config.w_hpf = 0.0
-  return default.finalize(config, arg)
+  return args.finalize(config, arg)

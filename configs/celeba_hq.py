@@ -9,7 +9,7 @@ facial landmark masks from StarGAN v2's pretrained FAN: convert the official win
 is skipped (the maintainers say CelebA-HQ "still works" without it).
 """
 
-from configs import default
+from configs import args, default
 
 
 def get_config(arg=''):
@@ -19,4 +19,4 @@ def get_config(arg=''):
   config.img_size = 256
   config.lambda_ds = 1.0
   config.w_hpf = 1.0
-  return default.finalize(config, arg)
+  return args.finalize(config, arg)

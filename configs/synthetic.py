@@ -24,7 +24,21 @@ for objects that cover a fraction of the image, and 3,000 steps. Two extensions 
 removed the collapse but cost the source's shape: they are config keys, not the default.
 """
 
-from configs import default
+from configs import args, default
+
+
+def tiny(config):
+  """The `tiny` preset: networks that compile in seconds and 4 steps (the test suite's config, the Colab
+  notebook's TINY mode): `--config=configs/synthetic.py:dss,tiny`."""
+  config.update(dict(dim_in=8, max_conv_dim=16, style_dim=4, mapping_hidden=16, style_disc_hidden=16,
+                     batch_size=4, val_batch_size=8, total_iters=4, ds_iter=8, log_every=1, sample_every=2,
+                     checkpoint_every=2))
+  config.latent_dim = 4 if config.mapping == 'mlp' else config.latent_dim
+  config.flow.update(dict(num_layers=2, num_bins=4, cond_width=16))
+  config.synthetic.update(dict(train_per_domain=40, test_per_domain=8))
+
+
+PRESETS = {'tiny': tiny}
 
 
 def get_config(arg=''):
@@ -64,4 +78,4 @@ def get_config(arg=''):
   config.val_batch_size = 64
   # The seed's L_uni read literally (see the docstring); `:dss` sets 'encoder' (METHOD.md), `:stargan_v2` has no L_uni.
   config.uni_target = 'both'
-  return default.finalize(config, arg)
+  return args.finalize(config, arg, PRESETS)

@@ -28,8 +28,9 @@ from dss_jax import workdir as workdir_lib
 T_LAUNCH = time.time()
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file('config', None, 'Config file, optionally path:stargan_v2 (default: the workdir\'s '
-                                'config.json).', lock_config=True)
+config_flags.DEFINE_config_file('config', None, 'Config file, optionally path:ARG, where ARG lists '
+                                'a configuration, presets and KEY=VALUE pairs: configs/synthetic.py:dss,tiny,lr=0.001 '
+                                '(configs/args.py; default: the workdir\'s config.json).', lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs, grids and metrics.')
 flags.DEFINE_enum('mode', 'train', ['train', 'summary', 'sample', 'eval', 'align', 'demo'], 'What to do.')
 flags.DEFINE_bool('distributed', False, 'Multi-process run (TPU pod slice, several GPU hosts): call '
@@ -131,7 +132,11 @@ def _parse_flags(argv):
       raise
     raise SystemExit(f'error: {sentence}') from None
   except flags.Error as e:
-    raise SystemExit(f'error: {e}') from None
+    text = str(e)
+    if 'Traceback (most recent call last)' in text:  # config_flags quotes the config file's traceback: the
+      head, reason = text.splitlines()[0], text.strip().splitlines()[-1]  # last line has the sentence.
+      text = f'{head} {reason.split(": ", 1)[-1]}'
+    raise SystemExit(f'error: {text}') from None
   except FileNotFoundError as e:
     raise SystemExit(f'error: {e}') from None
 

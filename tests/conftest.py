@@ -24,28 +24,9 @@ SHARED_DATA = REPO.parent / 'shared' / 'data' / 'representative'
 
 
 def tiny_config(arg=''):
-  """The synthetic config shrunk to a size that compiles in seconds."""
+  """The synthetic config shrunk to a size that compiles in seconds: configs/synthetic.py's `tiny` preset."""
   from configs import synthetic
-  config = synthetic.get_config(arg)
-  config.dim_in = 8
-  config.max_conv_dim = 16
-  config.style_dim = 4
-  config.latent_dim = 4 if arg == 'stargan_v2' else config.latent_dim
-  config.mapping_hidden = 16
-  config.flow.num_layers = 2
-  config.flow.num_bins = 4
-  config.flow.cond_width = 16
-  config.style_disc_hidden = 16
-  config.batch_size = 4
-  config.val_batch_size = 8
-  config.synthetic.train_per_domain = 40
-  config.synthetic.test_per_domain = 8
-  config.total_iters = 4
-  config.ds_iter = 8
-  config.log_every = 1
-  config.sample_every = 2
-  config.checkpoint_every = 2
-  return config
+  return synthetic.get_config(','.join(word for word in (arg, 'tiny') if word))
 
 
 @pytest.fixture(scope='session')

@@ -72,6 +72,33 @@ def test_a_bad_config_is_one_sentence_before_the_heavy_imports_and_writes_nothin
   assert not workdir.exists()
 
 
+@pytest.mark.parametrize('arg, sentence', [
+    ('nosuch', "Unknown word 'nosuch' in the config argument 'nosuch': a configuration (stargan_v2, "),
+    ('dss,stargan_v2', "names two configurations ('dss' and 'stargan_v2'); give one."),
+    ('tiny,lrr=1', "The config has no key 'lrr' (did you mean 'lr'?)"),
+    ('lr=abc', "lr='abc' in the config argument 'lr=abc': Could not override field 'lr'"),
+])
+def test_a_bad_config_argument_is_one_sentence(tmp_path, no_heavy_imports, arg, sentence):
+  error = _one_error(*_main([f'--config=configs/synthetic.py:{arg}', f'--workdir={tmp_path / "run"}'],
+                            no_heavy_imports))
+  assert error.startswith(f'error: flag --config=configs/synthetic.py:{arg}: ') and sentence in error
+
+
+def test_a_config_argument_carries_a_configuration_presets_and_values():
+  """'dss,tiny,KEY=VALUE' (any order): the configuration, then the file's presets, then the values; one name
+  alone builds what it always built (recorded results compare the config their configuration builds)."""
+  from configs import default, synthetic
+  config = synthetic.get_config('lr=0.001,tiny,flow.num_bins=8,dss,synthetic.variant=species,total_iters=6')
+  dss = default.method_dss(synthetic.get_config())
+  assert (config.mapping, config.uni_target, config.lambda_uni) == (dss.mapping, dss.uni_target, dss.lambda_uni)
+  assert (config.dim_in, config.batch_size, config.style_dim) == (8, 4, 4)  # The tiny preset.
+  assert (config.lr, config.flow.num_bins, config.synthetic.variant, config.total_iters) == (1e-3, 8, 'species', 6)
+  assert isinstance(config.lr, float)
+  assert workdir_lib.flat(synthetic.get_config('stargan_v2')) == workdir_lib.flat(
+      default.stargan_v2(synthetic.get_config()))
+  assert tiny_config('stargan_v2').latent_dim == 4 and tiny_config().latent_dim == synthetic.get_config().latent_dim
+
+
 def test_a_workdir_that_cannot_be_made_is_one_sentence(tmp_path, no_heavy_imports):
   (tmp_path / 'a_file').write_text('')
   error = _one_error(*_main([*TRAIN, f'--workdir={tmp_path / "a_file" / "run"}'], no_heavy_imports))

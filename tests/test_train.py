@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -136,8 +137,12 @@ class TestTrainAndEvaluate:
 
   @pytest.fixture(scope='class')
   def run(self, config, tmp_path_factory):
+    """The run, with the step traced at most once through all its steps, grids and checkpoints (chex raises
+    at a second trace: a state whose dtypes, weak types or shardings drift between steps would recompile)."""
     workdir = str(tmp_path_factory.mktemp('run'))
-    state = train.train_and_evaluate(config, workdir)
+    with pytest.MonkeyPatch.context() as patch:
+      patch.setattr(train, 'train_step', chex.assert_max_traces(train.train_step, n=1))
+      state = train.train_and_evaluate(config, workdir)
     return workdir, jax.device_get(state)
 
   def test_writes_scalars_grid_and_checkpoints(self, run, config):
