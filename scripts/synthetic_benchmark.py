@@ -213,6 +213,57 @@ def small_table(runs):
   return '\n'.join(lines)
 
 
+# The main job's must-show figures and their targets (the benchmark issues); paired tests also cover style W1
+# (lower is better), latent MCC and MCC.
+TARGETS = {'z_effect/per_factor/0': 0.7, 'z_effect/per_factor/1': 0.7, 'reference_style/spearman/0': 0.8,
+           'reference_style/spearman/1': 0.8, 'latent_quality/shape_accuracy': 0.9,
+           'latent_quality/content_corr/size': 0.8, 'latent_quality/rotation_agreement': 0.8}
+PAIRED = list(TARGETS) + ['latent_quality/style_wasserstein_mean', 'latent_mcc/mean', 'mcc/mean']
+BASELINE = 'stargan_v2'
+
+
+def paired_section(runs, stale) -> str:
+  """Each configuration against :stargan_v2 on the seeds both have: mean paired difference, its t 95 %
+  interval and Holm-adjusted p over every comparison of the section; then each run of every configuration
+  against the targets (a seed that misses one is named). Only current runs at their own style_dim/length."""
+  import vector_benchmark
+
+  from dss_jax.metrics import report
+  header = dict(COLUMNS)
+  by_config = {key[0]: {m['seed']: report.flatten(m) for m in ms} for key, ms in runs.items()
+               if key[1:] == _config_default(key[0]) and not stale[key]}
+  lines, comparisons = [], []
+  base = by_config.get(BASELINE, {})
+  for config_name in [c for c in ALL if c in by_config and c != BASELINE]:
+    seeds = sorted(set(by_config[config_name]) & set(base))
+    if len(seeds) < 2:
+      continue
+    for key in PAIRED:
+      if all(key in by_config[config_name][s] and key in base[s] for s in seeds):
+        diffs = [by_config[config_name][s][key] - base[s][key] for s in seeds]
+        comparisons.append((config_name, key, seeds, vector_benchmark.paired_interval(diffs)))
+  if comparisons:
+    adjusted = vector_benchmark.holm([c[3][3] for c in comparisons])
+    lines += ['## Paired against `:stargan_v2`', '',
+              f'Mean paired difference (configuration − `:stargan_v2`, same seeds), t 95 % interval, and the p value '
+              f'Holm-adjusted over all {len(comparisons)} comparisons of this table (style W1: lower is better).', '',
+              '| configuration | metric | seeds | difference [95 % CI] | Holm p |', '|---|---|---|---|---|']
+    for (config_name, key, seeds, (m, lo, hi, _)), p in zip(comparisons, adjusted):
+      lines.append(f'| `:{config_name}` | {header.get(key, key)} | {len(seeds)} | {m:+.3f} [{lo:+.3f}, {hi:+.3f}] | '
+                   f'{p:.2f} |')
+  target_rows = []
+  for config_name in [c for c in ALL if c in by_config]:
+    for seed, flat in sorted(by_config[config_name].items()):
+      missed = [f'{header[k]} {flat[k]:.2f}' for k, t in TARGETS.items() if k in flat and flat[k] < t]
+      outcome = 'all met' if not missed else 'misses ' + ', '.join(missed)
+      target_rows.append(f'| `:{config_name}` | {seed} | {outcome} |')
+  if target_rows:
+    targets = ', '.join(f'{header[k]} >= {t}' for k, t in TARGETS.items())
+    lines += ['', '## The must-show targets per run', '', f'Targets: {targets}.', '',
+              '| configuration | seed | outcome |', '|---|---|---|', *target_rows]
+  return '\n'.join(lines)
+
+
 def build_table(out_dir):
   """docs/results/RESULTS.md: configuration x metric, mean ± std over the seeds present, and README's table."""
   from dss_jax.metrics import report
@@ -261,6 +312,9 @@ def build_table(out_dir):
           + table + '\n\n## README\'s table\n\nThe current runs at each configuration\'s own style_dim and length, '
           'means over seeds (README.md shows this table, checked by tests/test_docs.py):\n\n'
           + small_table(default) + '\n')
+  paired = paired_section(runs, stale)
+  if paired:
+    text += '\n' + paired + '\n'
   with open(os.path.join(out_dir, 'RESULTS.md'), 'w') as f:
     f.write(text)
   print(text)

@@ -9,6 +9,7 @@ machine, about 2 on a free laptop): it runs when DSS_TEST_MULTIPROCESS=1. The la
 import itertools
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,20 +27,6 @@ from dss_jax import state as state_lib
 
 LAUNCHER = REPO / 'scripts' / 'launch_local.py'
 RUN_TRAINING = os.environ.get('DSS_TEST_MULTIPROCESS') == '1'
-
-
-def _config_flags(config) -> list[str]:
-  """--config.<key>=<value> for every key where `config` differs from configs/synthetic.py."""
-  from configs import synthetic
-
-  def flat(c, prefix=''):
-    out = {}
-    for k, v in c.items():
-      out.update(flat(v, f'{prefix}{k}.') if hasattr(v, 'items') else {f'{prefix}{k}': v})
-    return out
-
-  base = flat(synthetic.get_config())
-  return [f'--config.{k}={v}' for k, v in flat(config).items() if base.get(k) != v]
 
 
 def _worker_env() -> dict:
@@ -139,8 +126,7 @@ def two_process_run(tmp_path_factory):
     pytest.skip('DSS_TEST_MULTIPROCESS=1 runs the 2-process training (minutes of compilation).')
   root = tmp_path_factory.mktemp('multiprocess')
   workdir = root / 'two_processes'
-  args = ['--config=configs/synthetic.py', f'--workdir={workdir}', *_config_flags(tiny_config()),
-          '--eval_after_train=false']
+  args = ['--config=configs/synthetic.py:tiny', f'--workdir={workdir}', '--eval_after_train=false']
   first = _launch([*args, '--config.total_iters=2'])
   assert first.returncode == 0, first.stdout + first.stderr
   at_step_2 = root / 'two_processes_at_step_2'
@@ -175,3 +161,49 @@ def test_process_0_alone_writes_the_logs_grids_and_events(two_process_run):
   assert len(list(workdir.glob('events.out.tfevents.*'))) == 2  # One per run, by process 0.
   assert sorted(p.name for p in (workdir / 'samples').iterdir()) == ['000002.png', '000004.png']
   assert sorted(p.name for p in (workdir / 'checkpoints').iterdir()) == ['2', '4']
+
+
+def _pid_of(process_id: int, workdir) -> int:
+  """The PID of the worker `process_id` of the launcher's run into `workdir` (its command line says both)."""
+  for entry in os.listdir('/proc'):
+    try:
+      with open(f'/proc/{entry}/cmdline', 'rb') as f:
+        argv = f.read().decode(errors='replace').split('\0')
+    except (OSError, ValueError):
+      continue
+    if f'--process_id={process_id}' in argv and f'--workdir={workdir}' in argv:
+      return int(entry)
+  raise LookupError(f'no process {process_id} of {workdir}')
+
+
+def test_sigterm_to_one_process_stops_all_at_one_saved_step_and_the_rerun_resumes(tmp_path):
+  """A preemption of one host: SIGTERM to process 1 only. JAX's preemption service brings every process to
+  the same step, Orbax saves it (its PreemptionCheckpointingPolicy), each process says so in one line, and
+  the same command resumes from that step."""
+  if not RUN_TRAINING:
+    pytest.skip('DSS_TEST_MULTIPROCESS=1 runs the 2-process training (minutes of compilation).')
+  workdir = tmp_path / 'preempted'
+  args = ['--config=configs/synthetic.py:tiny,total_iters=400,checkpoint_every=1000', f'--workdir={workdir}',
+          '--eval_after_train=false']
+  launcher = subprocess.Popen([sys.executable, str(LAUNCHER), '--num_processes=2', '--', *args], cwd=REPO,
+                              env=_worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  log0 = workdir / 'logs' / 'process_0.log'
+  deadline = time.time() + 1200
+  while not (log0.exists() and 'step 3/400' in log0.read_text()):
+    assert launcher.poll() is None and time.time() < deadline, launcher.communicate()[0]
+    time.sleep(1)
+  os.kill(_pid_of(1, workdir), signal.SIGTERM)
+  out = launcher.communicate(timeout=600)[0]
+  assert launcher.returncode == 128 + signal.SIGTERM, out
+  stopped = []
+  for i in range(2):
+    text = (workdir / 'logs' / f'process_{i}.log').read_text()
+    assert 'Traceback' not in text, text
+    (line,) = [ln for ln in text.splitlines() if ln.startswith('Interrupted at step ')]
+    stopped.append(int(line.split()[3].rstrip(';')))
+    assert line.endswith('saved; rerun the same command to resume.')
+  assert stopped[0] == stopped[1] and 3 <= stopped[0] < 400
+  assert sorted(int(p.name) for p in (workdir / 'checkpoints').iterdir()) == [stopped[0]]
+  again = _launch([*args, '--config.total_iters=' + str(stopped[0] + 2)])
+  assert again.returncode == 0, again.stdout + again.stderr
+  assert f'Resumed from the checkpoint of step {stopped[0]}' in again.stdout
