@@ -4,6 +4,7 @@
   python scripts/synthetic_benchmark.py --configs=dss --seeds=0   # one run
   python scripts/synthetic_benchmark.py --table_only          # rebuild docs/results/RESULTS.md and docs/results.md
   python scripts/synthetic_benchmark.py --reevaluate          # new metrics for finished runs, from their checkpoints
+  python scripts/synthetic_benchmark.py --split=test --variant=species --configs=main,stargan_v2  # 2nd dataset
 
 Configurations (configs/synthetic.py, style_domains variant, 32 px, n = 2 style factors, K = 5, the file's
 own recipe: style_dim = n, its length, its diversity schedule; each is one config argument):
@@ -71,14 +72,17 @@ COLUMNS = [  # The main job's must-show figures first (the benchmark issue), the
 ]
 
 
-def run_name(config_name, style_dim, seed):
-  return f'{config_name}_sd{style_dim}_seed{seed}'
+def run_name(config_name, style_dim, seed, variant='style_domains'):
+  suffix = '' if variant == 'style_domains' else f'_{variant}'
+  return f'{config_name}_sd{style_dim}_seed{seed}{suffix}'
 
 
-def make_config(config_name, style_dim, seed, steps):
-  """The configuration's config; style_dim and steps None keep the file's (n and its total_iters)."""
+def make_config(config_name, style_dim, seed, steps, variant='style_domains'):
+  """The configuration's config; style_dim and steps None keep the file's (n and its total_iters); variant:
+  the built-in dataset (configs/synthetic.py's recipe unchanged on `species`: no retuning)."""
   from configs import synthetic
   config = synthetic.get_config('' if config_name == 'main' else config_name)
+  config.synthetic.variant = variant
   if style_dim:
     config.style_dim = style_dim
   config.seed = seed
@@ -89,12 +93,12 @@ def make_config(config_name, style_dim, seed, steps):
   return config
 
 
-def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwargs):
+def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwargs, variant='style_domains'):
   from dss_jax import checkpoint, evaluate, inference, train
   from dss_jax.metrics import report
-  config = make_config(config_name, style_dim, seed, steps)
+  config = make_config(config_name, style_dim, seed, steps, variant)
   style_dim, steps = int(config.style_dim), int(config.total_iters)
-  name = run_name(config_name, style_dim, seed)
+  name = run_name(config_name, style_dim, seed, variant)
   workdir = os.path.join(workdir_root, name)
   print(f'[{time.strftime("%H:%M:%S")}] {name}: training {steps} steps in {workdir}', flush=True)
   # A workdir that already holds the finished run (e.g. a link to README's main job) is evaluated, not retrained.
@@ -109,7 +113,7 @@ def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwa
   print(f'[{time.strftime("%H:%M:%S")}] {name}: evaluating', flush=True)
   metrics = evaluate.evaluate_synthetic(config, state, workdir, seed=seed,
                                         oracle_dir=os.path.join(workdir_root, 'oracle'), **eval_kwargs)
-  metrics.update(configuration=config_name, style_dim=style_dim, seed=seed, steps=steps,
+  metrics.update(configuration=config_name, style_dim=style_dim, seed=seed, steps=steps, variant=variant,
                  train_minutes=None if train_s is None else train_s / 60, wall_minutes=(time.time() - t0) / 60,
                  trained_here=not trained_before, config=_flat(inference.load_config(workdir)),  # What it trained.
                  machine=f'{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}',
@@ -177,7 +181,8 @@ def _flat(config):
 
 def _current(m):
   """A result is current when its code is today's and its configuration still builds its config."""
-  now = _flat(make_config(m['configuration'], m['style_dim'], m['seed'], m['steps']))
+  now = _flat(make_config(m['configuration'], m['style_dim'], m['seed'], m['steps'],
+                          m.get('variant', 'style_domains')))
   return provenance.is_current(m, provenance.IMAGE, now)
 
 
@@ -353,6 +358,9 @@ def main():
   parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'results'))
   parser.add_argument('--num_pairs', type=int, default=500)
   parser.add_argument('--num_latent', type=int, default=500)
+  parser.add_argument('--variant', default='style_domains', choices=('style_domains', 'species'),
+                      help="the built-in dataset; species (each domain its own shape) runs the recipe unchanged, "
+                           "into <out>_species")
   parser.add_argument('--table_only', action='store_true')
   parser.add_argument('--reevaluate', action='store_true',
                       help='evaluate finished runs that lack a metric of the table again, from their checkpoints')
@@ -361,6 +369,10 @@ def main():
   if args.split == 'test':
     if args.out == parser.get_default('out'):
       args.out = os.path.join(REPO, 'docs', 'results', 'image_test')
+  if args.variant != 'style_domains':
+    if args.reevaluate:
+      raise SystemExit('--reevaluate is for the style_domains runs.')
+    args.out = args.out.rstrip(os.sep) + f'_{args.variant}'
     if [v for v in seeds if v not in TEST_SEEDS] or args.steps or args.style_dims:
       raise SystemExit(f'A test run trains the committed configurations at their own length and style_dim on '
                        f'TEST_SEEDS = {list(TEST_SEEDS)}: drop --steps, --style_dims and other seeds.')
@@ -377,15 +389,15 @@ def main():
         for config_name in args.configs.split(','):
           if config_name not in ALL:
             raise SystemExit(f'Unknown configuration {config_name!r}; choose from {", ".join(ALL)}.')
-          d = style_dim or int(make_config(config_name, None, seed, None).style_dim)
-          done = os.path.exists(os.path.join(args.out, run_name(config_name, d, seed) + '.json'))
+          d = style_dim or int(make_config(config_name, None, seed, None, args.variant).style_dim)
+          done = os.path.exists(os.path.join(args.out, run_name(config_name, d, seed, args.variant) + '.json'))
           if args.reevaluate:
             if done:
               reevaluate(config_name, d, seed, args.workdir, args.out, eval_kwargs)
             continue
           if done:
             continue
-          run_one(config_name, style_dim, seed, args.steps, args.workdir, args.out, eval_kwargs)
+          run_one(config_name, style_dim, seed, args.steps, args.workdir, args.out, eval_kwargs, args.variant)
           build_table(args.out)
   build_table(args.out)
 

@@ -95,3 +95,27 @@ def test_attested_equivalences_chain_and_differences_are_exact(tmp_path, monkeyp
   assert check_equivalence.differences(old, {**old, 'train_seconds': 31.0}) == []
   assert check_equivalence.differences(old, {**old, 'mcc': 0.5 + 1e-16}) == ['mcc: 0.5 -> 0.5000000000000001']
   assert check_equivalence.differences(old, {**old, 'edit': {'purity': 0.8}}) == ['edit.purity: 0.7 -> 0.8']
+
+
+def test_image_runs_are_paired_against_stargan_v2_and_checked_against_the_targets(monkeypatch):
+  """Three seeds of the default and the baseline: the paired section computes the differences seed by seed
+  (the t interval of vector_benchmark, Holm over the section) and names the run that misses a target."""
+  import synthetic_benchmark as sb
+  monkeypatch.setattr(sb, '_config_default', lambda name: (2, 3000))
+
+  def run(config, seed, shape, mcc):
+    metrics = {'z_effect': {'per_factor': [1.0, 0.9]}, 'reference_style': {'spearman': [0.85, 0.9]},
+               'latent_quality': {'shape_accuracy': shape, 'content_corr': {'size': 0.9}, 'rotation_agreement': 0.9,
+                                  'style_wasserstein_mean': 0.02}, 'latent_mcc': {'mean': 0.6}, 'mcc': {'mean': mcc}}
+    return dict(metrics, configuration=config, seed=seed)
+
+  runs = {('main', 2, 3000): [run('main', s, shape, mcc) for s, shape, mcc in
+                              ((8101, 0.66, 0.74), (8102, 0.95, 0.70), (8103, 0.93, 0.72))],
+          ('stargan_v2', 2, 3000): [run('stargan_v2', s, 0.95, mcc) for s, mcc in
+                                    ((8101, 0.50), (8102, 0.52), (8103, 0.49))]}
+  text = sb.paired_section(runs, {key: '' for key in runs})
+  m, lo, hi, _ = vector_benchmark.paired_interval([0.74 - 0.50, 0.70 - 0.52, 0.72 - 0.49])
+  assert f'| `:main` | MCC | 3 | {m:+.3f} [{lo:+.3f}, {hi:+.3f}] |' in text
+  assert 'over all 10 comparisons' in text
+  assert '| `:main` | 8101 | misses shape acc 0.66 |' in text and '| `:main` | 8102 | all met |' in text
+  assert '| `:stargan_v2` | 8103 | all met |' in text
