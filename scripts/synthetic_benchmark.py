@@ -366,13 +366,15 @@ def main():
                       help='evaluate finished runs that lack a metric of the table again, from their checkpoints')
   args = parser.parse_args()
   seeds = [int(v) for v in args.seeds.split(',') if v] or (list(TEST_SEEDS) if args.split == 'test' else [777])
-  if args.split == 'test':
-    if args.out == parser.get_default('out'):
-      args.out = os.path.join(REPO, 'docs', 'results', 'image_test')
   if args.variant != 'style_domains':
     if args.reevaluate:
       raise SystemExit('--reevaluate is for the style_domains runs.')
-    args.out = args.out.rstrip(os.sep) + f'_{args.variant}'
+    if args.out == parser.get_default('out') and args.split == 'dev':
+      args.out = os.path.join(REPO, 'docs', 'results', f'image_dev_{args.variant}')
+  if args.split == 'test':
+    if args.out == parser.get_default('out'):
+      args.out = os.path.join(REPO, 'docs', 'results', 'image_test' + (
+          '' if args.variant == 'style_domains' else f'_{args.variant}'))
     if [v for v in seeds if v not in TEST_SEEDS] or args.steps or args.style_dims:
       raise SystemExit(f'A test run trains the committed configurations at their own length and style_dim on '
                        f'TEST_SEEDS = {list(TEST_SEEDS)}: drop --steps, --style_dims and other seeds.')
