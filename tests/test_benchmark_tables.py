@@ -119,3 +119,17 @@ def test_image_runs_are_paired_against_stargan_v2_and_checked_against_the_target
   assert 'over all 10 comparisons' in text
   assert '| `:main` | 8101 | misses shape acc 0.66 |' in text and '| `:main` | 8102 | all met |' in text
   assert '| `:stargan_v2` | 8103 | all met |' in text
+
+
+@pytest.mark.parametrize('args, refusal', [
+    (['--seeds=8101'], 'are test seeds: run them with --split=test'),
+    (['--split=test', '--steps=5'], 'A test run trains the committed configurations'),
+    (['--split=test', '--variant=species', '--seeds=1'], 'A test run trains the committed configurations'),
+    (['--variant=species', '--seeds=8102'], 'are test seeds: run them with --split=test'),
+])
+def test_the_image_protocol_refuses_what_would_break_it(tmp_path, args, refusal):
+  import subprocess
+  result = subprocess.run([sys.executable, str(REPO / 'scripts' / 'synthetic_benchmark.py'), *args,
+                           f'--workdir={tmp_path}'], capture_output=True, text=True, timeout=120)
+  assert result.returncode != 0 and refusal in result.stderr, result.stderr
+  assert not list(tmp_path.iterdir())  # Nothing trained.
