@@ -254,14 +254,14 @@ def paired_section(runs, stale) -> str:
               f'Holm-adjusted over all {len(comparisons)} comparisons of this table (style W1: lower is better).', '',
               '| configuration | metric | seeds | difference [95 % CI] | Holm p |', '|---|---|---|---|---|']
     for (config_name, key, seeds, (m, lo, hi, _)), p in zip(comparisons, adjusted):
-      lines.append(f'| `:{config_name}` | {header.get(key, key)} | {len(seeds)} | {m:+.3f} [{lo:+.3f}, {hi:+.3f}] | '
+      lines.append(f'| {README_NAMES.get(config_name, f"`:{config_name}`")} | {header.get(key, key)} | {len(seeds)} | {m:+.3f} [{lo:+.3f}, {hi:+.3f}] | '
                    f'{p:.2f} |')
   target_rows = []
   for config_name in [c for c in ALL if c in by_config]:
     for seed, flat in sorted(by_config[config_name].items()):
       missed = [f'{header[k]} {flat[k]:.2f}' for k, t in TARGETS.items() if k in flat and flat[k] < t]
       outcome = 'all met' if not missed else 'misses ' + ', '.join(missed)
-      target_rows.append(f'| `:{config_name}` | {seed} | {outcome} |')
+      target_rows.append(f'| {README_NAMES.get(config_name, f"`:{config_name}`")} | {seed} | {outcome} |')
   if target_rows:
     targets = ', '.join(f'{header[k]} >= {t}' for k, t in TARGETS.items())
     lines += ['', '## The must-show targets per run', '', f'Targets: {targets}.', '',

@@ -115,9 +115,10 @@ def test_image_runs_are_paired_against_stargan_v2_and_checked_against_the_target
                                     ((8101, 0.50), (8102, 0.52), (8103, 0.49))]}
   text = sb.paired_section(runs, {key: '' for key in runs})
   m, lo, hi, _ = vector_benchmark.paired_interval([0.74 - 0.50, 0.70 - 0.52, 0.72 - 0.49])
-  assert f'| `:main` | MCC | 3 | {m:+.3f} [{lo:+.3f}, {hi:+.3f}] |' in text
+  assert f'| `configs/synthetic.py` | MCC | 3 | {m:+.3f} [{lo:+.3f}, {hi:+.3f}] |' in text
   assert 'over all 10 comparisons' in text
-  assert '| `:main` | 8101 | misses shape acc 0.66 |' in text and '| `:main` | 8102 | all met |' in text
+  assert '| `configs/synthetic.py` | 8101 | misses shape acc 0.66 |' in text
+  assert '| `configs/synthetic.py` | 8102 | all met |' in text
   assert '| `:stargan_v2` | 8103 | all met |' in text
 
 
