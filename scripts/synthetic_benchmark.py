@@ -254,7 +254,8 @@ def paired_section(runs, stale) -> str:
               f'Holm-adjusted over all {len(comparisons)} comparisons of this table (style W1: lower is better).', '',
               '| configuration | metric | seeds | difference [95 % CI] | Holm p |', '|---|---|---|---|---|']
     for (config_name, key, seeds, (m, lo, hi, _)), p in zip(comparisons, adjusted):
-      lines.append(f'| {README_NAMES.get(config_name, f"`:{config_name}`")} | {header.get(key, key)} | {len(seeds)} | {m:+.3f} [{lo:+.3f}, {hi:+.3f}] | '
+      name = README_NAMES.get(config_name, f'`:{config_name}`')
+      lines.append(f'| {name} | {header.get(key, key)} | {len(seeds)} | {m:+.3f} [{lo:+.3f}, {hi:+.3f}] | '
                    f'{p:.2f} |')
   target_rows = []
   for config_name in [c for c in ALL if c in by_config]:
