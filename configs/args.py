@@ -55,22 +55,15 @@ def finalize(config, arg: str, presets=None):
   config = default.finalize(config, variant)
   for name in chosen:
     presets[name](config)
+  from dss_jax import workdir
+  keys = workdir.flat(config)
   for key, value in overrides.items():
-    *parents, leaf = key.split('.')
-    node = config
-    for part in parents:
-      if part not in node:
-        raise ValueError(_unknown(key, config))
-      node = node[part]
-    if leaf not in node:
-      raise ValueError(_unknown(key, config))
+    if key not in keys:
+      raise ValueError(workdir.unknown_key_sentence(key, config))
+    if isinstance(keys[key], float) and isinstance(value, int):
+      value = float(value)
     try:
-      node[leaf] = float(value) if isinstance(node[leaf], float) and isinstance(value, int) else value
+      workdir.set_dotted(config, key, value)
     except TypeError as e:
       raise ValueError(f'{key}={value!r} in the config argument {arg!r}: {e}') from None
   return config
-
-
-def _unknown(key, config) -> str:
-  from dss_jax import workdir
-  return workdir.unknown_key_sentence(key, config)

@@ -15,7 +15,6 @@ preemption sync point of a multi-process run (JAX's preemption service: SIGTERM 
 host save the same step); which to keep is its preservation policy (the latest `keep`).
 """
 
-import json
 import os
 
 import jax
@@ -94,14 +93,11 @@ def _get(config, dotted):
   return config
 
 
-def save(mngr: ocp.CheckpointManager, state, *, force: bool = False, config=None) -> None:
-  """Saves the state and, as the `config` item, `config` (a ConfigDict or dict) or, when None, the workdir's
-  config.json as it is now (`check_config` wrote it, with any accepted change, before the first save)."""
+def save(mngr: ocp.CheckpointManager, state, *, force: bool = False) -> None:
+  """Saves the state and, as the `config` item, the workdir's config.json as it is now (`check_config` wrote
+  it, with any accepted change, before the first save)."""
   step = int(jax.device_get(state.step))
-  if config is None:
-    config = workdir_lib.read_json(workdir_lib.config_path(os.path.dirname(str(mngr.directory))))
-  elif hasattr(config, 'to_json_best_effort'):
-    config = json.loads(config.to_json_best_effort())
+  config = workdir_lib.read_json(workdir_lib.config_path(os.path.dirname(str(mngr.directory))))
   items = {STATE: ocp.args.StandardSave(serialization.to_state_dict(state))}
   if config is not None:
     items[CONFIG] = ocp.args.JsonSave(config)

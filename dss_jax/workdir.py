@@ -114,12 +114,13 @@ def resolve(saved, requested, overrides: dict):
   config = saved.copy_and_resolve_references()
   with config.unlocked():
     for key, value in overrides.items():
-      _set(config, key, value)
+      set_dotted(config, key, value)
   ignored = [] if requested is None else [k for k in differences(saved, requested) if k not in overrides]
   return config, ignored
 
 
-def _set(config, dotted: str, value):
+def set_dotted(config, dotted: str, value):
+  """config['a']['b'] = value for dotted 'a.b'."""
   *parents, leaf = dotted.split('.')
   for p in parents:
     config = config[p]

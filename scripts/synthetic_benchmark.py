@@ -168,6 +168,10 @@ SMALL_COLUMNS = [
 README_NAMES = {'main': '`configs/synthetic.py`'}  # Others: `:<configuration>`.
 
 
+def display_name(config_name):
+  return README_NAMES.get(config_name, f'`:{config_name}`')
+
+
 # Keys that decide when to log, sample and save, never what is trained: not compared by provenance.
 _IO_KEYS = ('log_every', 'sample_every', 'checkpoint_every', 'keep_checkpoints', 'eval_every')
 
@@ -214,7 +218,7 @@ def small_table(runs):
     flat = [report.flatten(m) for m in ms]
     cells = [' / '.join(f'{np.mean([f[k] for f in flat]):.{3 if h == "style W1" else 2}f}'
                         if all(k in f for f in flat) else '–' for k in keys) for h, keys in SMALL_COLUMNS]
-    lines.append(f'| {README_NAMES.get(c, f"`:{c}`")} | {len(ms)} | ' + ' | '.join(cells) + ' |')
+    lines.append(f'| {display_name(c)} | {len(ms)} | ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines)
 
 
@@ -254,15 +258,14 @@ def paired_section(runs, stale) -> str:
               f'Holm-adjusted over all {len(comparisons)} comparisons of this table (style W1: lower is better).', '',
               '| configuration | metric | seeds | difference [95 % CI] | Holm p |', '|---|---|---|---|---|']
     for (config_name, key, seeds, (m, lo, hi, _)), p in zip(comparisons, adjusted):
-      name = README_NAMES.get(config_name, f'`:{config_name}`')
-      lines.append(f'| {name} | {header.get(key, key)} | {len(seeds)} | {m:+.3f} [{lo:+.3f}, {hi:+.3f}] | '
-                   f'{p:.2f} |')
+      lines.append(f'| {display_name(config_name)} | {header.get(key, key)} | {len(seeds)} | '
+                   f'{m:+.3f} [{lo:+.3f}, {hi:+.3f}] | {p:.2f} |')
   target_rows = []
   for config_name in [c for c in ALL if c in by_config]:
     for seed, flat in sorted(by_config[config_name].items()):
       missed = [f'{header[k]} {flat[k]:.2f}' for k, t in TARGETS.items() if k in flat and flat[k] < t]
       outcome = 'all met' if not missed else 'misses ' + ', '.join(missed)
-      target_rows.append(f'| {README_NAMES.get(config_name, f"`:{config_name}`")} | {seed} | {outcome} |')
+      target_rows.append(f'| {display_name(config_name)} | {seed} | {outcome} |')
   if target_rows:
     targets = ', '.join(f'{header[k]} >= {t}' for k, t in TARGETS.items())
     lines += ['', '## The must-show targets per run', '', f'Targets: {targets}.', '',
