@@ -112,8 +112,15 @@ def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None
   target = serialization.to_state_dict(abstract_state)
   if os.path.isdir(os.path.join(str(mngr.directory), str(step), _LEGACY)):
     # An older checkpoint (one unnamed item): Orbax reads it only through a manager of that layout.
-    older = ocp.CheckpointManager(mngr.directory, options=ocp.CheckpointManagerOptions(read_only=True))
-    restored = older.restore(step, args=ocp.args.StandardRestore(target))
+    with ocp.CheckpointManager(mngr.directory, options=ocp.CheckpointManagerOptions(read_only=True)) as older:
+      restored = older.restore(step, args=ocp.args.StandardRestore(target))
   else:
     restored = mngr.restore(step, args=ocp.args.Composite(**{STATE: ocp.args.StandardRestore(target)}))[STATE]
   return serialization.from_state_dict(abstract_state, restored)
+
+
+def restore_workdir(workdir: str, abstract_state, step: int | None = None):
+  """`restore` through a manager of its own, closed afterwards (Orbax's managers hold threads until closed):
+  for readers that restore once, such as tests and tools."""
+  with manager(workdir) as mngr:
+    return restore(mngr, abstract_state, step)

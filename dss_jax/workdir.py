@@ -43,11 +43,17 @@ def has_checkpoint(workdir: str) -> bool:
   return os.path.isdir(directory) and any(name.isdigit() for name in os.listdir(directory))
 
 
-def latest_step(workdir: str) -> int | None:
-  """The latest finished checkpoint's step, read from the folder names (no Orbax)."""
+def steps(workdir: str) -> list[int]:
+  """The steps of the finished checkpoints, ascending, read from the folder names (no Orbax: Orbax writes a
+  checkpoint under a temporary name and renames it when it is complete)."""
   directory = os.path.join(workdir, 'checkpoints')
-  steps = [int(n) for n in os.listdir(directory) if n.isdigit()] if os.path.isdir(directory) else []
-  return max(steps) if steps else None
+  return sorted(int(n) for n in os.listdir(directory) if n.isdigit()) if os.path.isdir(directory) else []
+
+
+def latest_step(workdir: str) -> int | None:
+  """The latest finished checkpoint's step (`steps`)."""
+  done = steps(workdir)
+  return done[-1] if done else None
 
 
 def read_json(path: str):

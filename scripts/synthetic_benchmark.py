@@ -13,7 +13,9 @@ own recipe: style_dim = n, its length, its diversity schedule; each is one confi
   stargan_v2  the baseline (MLP mapping, lambda_uni = lambda_smooth = 0)
   dss         DSS as METHOD.md writes it (the same config as main, trained here)
 and ablations and extensions, run only when named in --configs: dss_sty_z, dss_anchored, flow, flow_uni,
-stargan_v2_smooth, stargan_v2_uni, dss_uni_both, dss_flow_nll. Each (configuration, style_dim, seed) run
+stargan_v2_smooth, stargan_v2_uni, dss_uni_both, dss_flow_nll. On dev seeds a configuration may carry
+config changes to try, NAME+KEY=VALUE+... (e.g. `--configs=main+lambda_sty=3 --seeds=777`); a test run refuses
+them. Each (configuration, style_dim, seed) run
 trains in its own workdir (a killed run resumes), is evaluated with `evaluate_synthetic`, and writes
 docs/results/<run>.json (with the commit and config it was trained with) and a grid PNG as soon as it
 finishes; the table is rebuilt from whatever results are present. Seeds are paired: seed k fixes the
@@ -77,11 +79,18 @@ def run_name(config_name, style_dim, seed, variant='style_domains'):
   return f'{config_name}_sd{style_dim}_seed{seed}{suffix}'
 
 
+def _argument(config_name):
+  """The config argument of a configuration: 'main' -> '', 'dss' -> 'dss', and a dev-seed trial
+  'NAME+KEY=VALUE+...' (e.g. main+lambda_sty=3) -> 'NAME,KEY=VALUE,...' (configs/args.py)."""
+  name, *changes = config_name.split('+')
+  return ','.join(([] if name == 'main' else [name]) + changes)
+
+
 def make_config(config_name, style_dim, seed, steps, variant='style_domains'):
   """The configuration's config; style_dim and steps None keep the file's (n and its total_iters); variant:
   the built-in dataset (configs/synthetic.py's recipe unchanged on `species`: no retuning)."""
   from configs import synthetic
-  config = synthetic.get_config('' if config_name == 'main' else config_name)
+  config = synthetic.get_config(_argument(config_name))
   config.synthetic.variant = variant
   if style_dim:
     config.style_dim = style_dim
@@ -393,8 +402,11 @@ def main():
     for seed in seeds:
       for style_dim in [int(d) for d in args.style_dims.split(',') if d] or [None]:
         for config_name in args.configs.split(','):
-          if config_name not in ALL:
+          if config_name.split('+')[0] not in ALL:
             raise SystemExit(f'Unknown configuration {config_name!r}; choose from {", ".join(ALL)}.')
+          if '+' in config_name and args.split == 'test':
+            raise SystemExit(f'{config_name!r} changes a committed configuration: try it on dev seeds, and commit '
+                             'it as a configuration before a test run.')
           d = style_dim or int(make_config(config_name, None, seed, None, args.variant).style_dim)
           done = os.path.exists(os.path.join(args.out, run_name(config_name, d, seed, args.variant) + '.json'))
           if args.reevaluate:

@@ -127,6 +127,7 @@ def test_image_runs_are_paired_against_stargan_v2_and_checked_against_the_target
     (['--split=test', '--steps=5'], 'A test run trains the committed configurations'),
     (['--split=test', '--variant=species', '--seeds=1'], 'A test run trains the committed configurations'),
     (['--variant=species', '--seeds=8102'], 'are test seeds: run them with --split=test'),
+    (['--split=test', '--configs=main+lambda_sty=3'], 'changes a committed configuration'),
 ])
 def test_the_image_protocol_refuses_what_would_break_it(tmp_path, args, refusal):
   import subprocess

@@ -381,7 +381,7 @@ def test_import_to_workdir_writes_a_restorable_training_state(afhq_like, tmp_pat
   torch.save({k: v.state_dict() for k, v in nets.items()}, tmp_path / 'nets.ckpt')
   written = sg2.import_to_workdir(config, tmp_path / 'ema.ckpt', tmp_path / 'run', tmp_path / 'nets.ckpt')
 
-  state = checkpoint.restore(checkpoint.manager(str(tmp_path / 'run')), written)
+  state = checkpoint.restore_workdir(str(tmp_path / 'run'), written)
   want_ema, want_raw = sg2.convert(state_dicts(ema_nets), config), sg2.convert(state_dicts(nets), config)
   same = lambda a, b: jax.tree_util.tree_map(np.testing.assert_array_equal, a, b)
   assert int(state.step) == 0

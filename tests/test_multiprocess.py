@@ -106,7 +106,7 @@ def _restore(config, workdir, step):
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
                           state_lib.abstract_state(config))
-  return checkpoint.restore(checkpoint.manager(str(workdir)), abstract, step)
+  return checkpoint.restore_workdir(str(workdir), abstract, step)
 
 
 def _assert_same_state(a, b):

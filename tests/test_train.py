@@ -149,7 +149,7 @@ class TestTrainAndEvaluate:
     workdir, state = run
     assert int(state.step) == config.total_iters
     assert sorted(os.listdir(os.path.join(workdir, 'samples'))) == ['000002.png', '000004.png']
-    assert sorted(checkpoint.manager(workdir).all_steps()) == [2, 4]
+    assert workdir_lib.steps(workdir) == [2, 4]
     import tensorflow as tf
     tags = set()
     for path in glob.glob(os.path.join(workdir, 'events.out.tfevents*')):
@@ -162,7 +162,7 @@ class TestTrainAndEvaluate:
     again = jax.device_get(train.train_and_evaluate(config, workdir))  # Nothing left to do: restores only.
     jax.tree_util.tree_map(np.testing.assert_array_equal, again, state)
     # The schedule continues from the restored step (the reference resets lambda_ds on resume).
-    restored = checkpoint.restore(checkpoint.manager(workdir), train.create_train_state(config, jax.random.key(5),
+    restored = checkpoint.restore_workdir(workdir, train.create_train_state(config, jax.random.key(5),
                                                                                         mesh))
     _, metrics = train.make_train_step(config, mesh)(restored, train.global_batch(_batch(config), mesh),
                                                      jax.random.key(1))
@@ -221,11 +221,11 @@ class TestTrainAndEvaluate:
     with pytest.raises(checkpoint.ConfigMismatchError, match='style_dim: 4 in the checkpoint, 8 now'):
       checkpoint.check_config(copy, wider)
     older = str(tmp_path / 'older')
-    legacy = ocp.CheckpointManager(checkpoint.checkpoint_dir(older), options=ocp.CheckpointManagerOptions(create=True))
-    legacy.save(int(state.step), args=ocp.args.StandardSave(serialization.to_state_dict(state)))
-    legacy.wait_until_finished()
+    options = ocp.CheckpointManagerOptions(create=True)
+    with ocp.CheckpointManager(checkpoint.checkpoint_dir(older), options=options) as legacy:
+      legacy.save(int(state.step), args=ocp.args.StandardSave(serialization.to_state_dict(state)))
     assert workdir_lib.checkpoint_config(older) is None
-    restored = checkpoint.restore(checkpoint.manager(older), train.create_train_state(config, jax.random.key(5), mesh))
+    restored = checkpoint.restore_workdir(older, train.create_train_state(config, jax.random.key(5), mesh))
     jax.tree_util.tree_map(np.testing.assert_array_equal, jax.device_get(restored), state)
 
   def test_planted_nan_stops_with_a_message_and_keeps_a_restorable_checkpoint(self, config, tmp_path, mesh):
@@ -239,7 +239,7 @@ class TestTrainAndEvaluate:
     with pytest.raises(train.DivergedError, match=r'diverged at step 2: .*D/latent_real.*last good checkpoint '
                                                   r'\(step 2\)'):
       train.train_and_evaluate(config, str(tmp_path), train_iterator=batches())
-    restored = checkpoint.restore(checkpoint.manager(str(tmp_path)),
+    restored = checkpoint.restore_workdir(str(tmp_path),
                                   train.create_train_state(config, jax.random.key(0), mesh))
     assert int(restored.step) == 2
     assert all(np.all(np.isfinite(x)) for x in jax.tree_util.tree_leaves(jax.device_get(restored.params)))
@@ -271,17 +271,17 @@ def test_sigint_and_sigterm_save_the_step_and_stop_with_one_line(config, tmp_pat
     train.train_and_evaluate(cfg, workdir, train_iterator=_signalling_batches(cfg, 3, signal.SIGINT))
   assert stop.value.code == 128 + signal.SIGINT
   assert capsys.readouterr().err.splitlines()[-1] == 'Interrupted at step 3; saved; rerun the same command to resume.'
-  assert checkpoint.manager(workdir).all_steps() == [2, 3]
+  assert workdir_lib.steps(workdir) == [2, 3]
   assert signal.getsignal(signal.SIGINT) is handler  # The loop's handlers are gone.
 
   with pytest.raises(errors.TrainingInterrupted) as stop:
     train.train_and_evaluate(cfg, workdir, train_iterator=_signalling_batches(cfg, 2, signal.SIGTERM))
   assert (stop.value.step, stop.value.signum) == (5, signal.SIGTERM)
-  assert checkpoint.manager(workdir).all_steps() == [3, 4, 5]
+  assert workdir_lib.steps(workdir) == [3, 4, 5]
   assert json.load(open(os.path.join(workdir, 'progress.json')))['step'] == 5
 
   state = train.train_and_evaluate(cfg, workdir, train_iterator=_signalling_batches(cfg, -1, 0))
-  assert int(state.step) == 8 and checkpoint.manager(workdir).all_steps() == [5, 6, 8]
+  assert int(state.step) == 8 and workdir_lib.steps(workdir) == [5, 6, 8]
   import tensorflow as tf
   tags = {}
   for path in glob.glob(os.path.join(workdir, 'events.out.tfevents*')):

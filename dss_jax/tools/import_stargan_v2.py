@@ -352,7 +352,7 @@ def import_to_workdir(config, ckpt, workdir, ckpt_nets=None):
   logging.info('Fresh: the style discriminator D_s and all optimizer states; step 0.')
   state = state.replace(params=params, ema=ema_tree)
   checkpoint.save(mngr, state, force=True)
-  mngr.wait_until_finished()
+  mngr.close()  # Waits for the asynchronous save, then stops the manager's threads.
   logging.info('Wrote the imported state to %s.', checkpoint.checkpoint_dir(workdir))
   return state
 
