@@ -15,7 +15,9 @@ preemption sync point of a multi-process run (JAX's preemption service: SIGTERM 
 host save the same step); which to keep is its preservation policy (the latest `keep`).
 """
 
+import atexit
 import os
+import weakref
 
 import jax
 import orbax.checkpoint as ocp
@@ -27,6 +29,7 @@ from dss_jax import workdir as workdir_lib
 
 STATE, CONFIG = 'state', 'config'  # The items of a checkpoint.
 _LEGACY = 'default'  # Orbax's name for the single unnamed item of older checkpoints.
+_OPEN = weakref.WeakSet()  # The managers `manager` made: each holds a metadata thread until it is closed.
 
 
 class ConfigMismatchError(ValueError):
@@ -47,7 +50,19 @@ def manager(workdir: str, keep: int = 3, every: int = 1, *, writer: bool = False
       create=True, cleanup_tmp_directories=writer, preservation_policy=policies.LatestN(keep),
       save_decision_policy=policies.AnySavePolicy([policies.FixedIntervalPolicy(every),
                                                    policies.PreemptionCheckpointingPolicy()]))
-  return ocp.CheckpointManager(checkpoint_dir(workdir), options=options, item_names=(STATE, CONFIG))
+  mngr = ocp.CheckpointManager(checkpoint_dir(workdir), options=options, item_names=(STATE, CONFIG))
+  _OPEN.add(mngr)
+  return mngr
+
+
+@atexit.register
+def close_all() -> None:
+  """Closes every manager `manager` made that is still open: waits for its pending save, then stops its
+  threads. Runs at exit, so that no Orbax thread is alive while the interpreter tears down (a crash there
+  loses nothing but turns a finished run's exit status into a segfault's), and after each test module."""
+  for mngr in list(_OPEN):
+    mngr.close()
+    _OPEN.discard(mngr)
 
 
 def check_config(workdir: str, config, *, record: bool = False) -> None:

@@ -50,3 +50,12 @@ def shared_data():
   if not SHARED_DATA.is_dir():
     pytest.skip(f'{SHARED_DATA} is absent: the real sample images ship beside the repository only in CI.')
   return SHARED_DATA
+
+
+@pytest.fixture(scope='module', autouse=True)
+def _close_checkpoint_managers():
+  """After each module, closes the Orbax managers its training runs left open (each holds a thread until it is
+  closed; live threads from earlier modules crashed a later, unrelated test's process once)."""
+  yield
+  from dss_jax import checkpoint
+  checkpoint.close_all()
