@@ -15,7 +15,6 @@ preemption sync point of a multi-process run (JAX's preemption service: SIGTERM 
 host save the same step); which to keep is its preservation policy (the latest `keep`).
 """
 
-import atexit
 import os
 import weakref
 
@@ -55,11 +54,10 @@ def manager(workdir: str, keep: int = 3, every: int = 1, *, writer: bool = False
   return mngr
 
 
-@atexit.register
 def close_all() -> None:
   """Closes every manager `manager` made that is still open: waits for its pending save, then stops its
-  threads. Runs at exit, so that no Orbax thread is alive while the interpreter tears down (a crash there
-  loses nothing but turns a finished run's exit status into a segfault's), and after each test module."""
+  threads (the tests call it after each module). Not registered at exit: in a multi-process run a close after
+  JAX's distributed client has shut down could wait on the other processes."""
   for mngr in list(_OPEN):
     mngr.close()
     _OPEN.discard(mngr)
