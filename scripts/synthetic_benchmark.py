@@ -291,12 +291,13 @@ def build_table(out_dir):
       with open(os.path.join(out_dir, file)) as f:
         m = json.load(f)
       runs.setdefault((m['configuration'], m['style_dim'], m['steps']), []).append(m)
-  order = list(ALL)
+  def order(name):  # A dev trial (NAME+KEY=VALUE) follows NAME.
+    return ALL.index(name.split('+')[0]), name
   # Once per row: each check rebuilds the run's config and hashes the training code at two commits.
   stale = {key: '' if all(_current(m) for m in ms) else ' (stale)' for key, ms in runs.items()}
   rows = {f'{c} (style_dim {d}, {s} steps){stale[(c, d, s)]}': [{k: report.flatten(m).get(k) for k, _ in COLUMNS}
                                                                  for m in ms]
-          for (c, d, s), ms in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][2], order.index(kv[0][0])))}
+          for (c, d, s), ms in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][2], order(kv[0][0])))}
   # The trivial models, scored by the same code on each run's own test pairs (the runs' JSONs carry them).
   for name, suffix in (('_trivial: copy source_', 'copy_source'), ('_trivial: untrained model_', 'untrained')):
     trivial = [{k: report.flatten(m).get(_trivial_key(k, suffix)) for k, _ in COLUMNS}
@@ -323,8 +324,8 @@ def build_table(out_dir):
     lines.append(f"Domain accuracy ceiling: Bayes {lq['bayes_domain_accuracy']:.3f}; the oracle on real test images "
                  f"{lq['oracle_real_domain_accuracy']:.3f}. Chance: shape 0.2.")
     table += '\n'.join(lines)
-  default = [(key, ms) for key, ms in sorted(runs.items(), key=lambda kv: order.index(kv[0][0]))
-             if key[1:] == _config_default(key[0]) and not stale[key]]
+  default = [(key, ms) for key, ms in sorted(runs.items(), key=lambda kv: order(kv[0][0]))
+             if key[1:] == _config_default(key[0]) and not stale[key] and '+' not in key[0]]
   text = ('# Synthetic benchmark results\n\nBuilt by `scripts/synthetic_benchmark.py` from the JSON files in this '
           f'folder. Machine(s): {", ".join(machines) or "none yet"}. Cells are mean ± std over seeds.\n\n'
           + table + '\n\n## README\'s table\n\nThe current runs at each configuration\'s own style_dim and length, '

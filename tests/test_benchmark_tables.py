@@ -135,3 +135,14 @@ def test_the_image_protocol_refuses_what_would_break_it(tmp_path, args, refusal)
                            f'--workdir={tmp_path}'], capture_output=True, text=True, timeout=120)
   assert result.returncode != 0 and refusal in result.stderr, result.stderr
   assert not list(tmp_path.iterdir())  # Nothing trained.
+
+
+def test_a_dev_trial_changes_only_what_it_names():
+  """`NAME+KEY=VALUE` (dev seeds only: the refusal above) builds NAME's config with the named keys changed."""
+  import synthetic_benchmark as sb
+  from dss_jax import workdir as workdir_lib
+  for name in ('main', 'dss'):
+    base = workdir_lib.flat(sb.make_config(name, None, 777, None))
+    trial = workdir_lib.flat(sb.make_config(f'{name}+lambda_sty=3+ema_decay=0.999', None, 777, None))
+    assert {k for k in base if base[k] != trial[k]} == {'lambda_sty', 'ema_decay'} and trial['lambda_sty'] == 3.0
+  assert sb.run_name('main+lambda_sty=3', 2, 777) == 'main+lambda_sty=3_sd2_seed777'
