@@ -140,6 +140,7 @@ def test_the_image_protocol_refuses_what_would_break_it(tmp_path, args, refusal)
 def test_a_dev_trial_changes_only_what_it_names():
   """`NAME+KEY=VALUE` (dev seeds only: the refusal above) builds NAME's config with the named keys changed."""
   import synthetic_benchmark as sb
+
   from dss_jax import workdir as workdir_lib
   for name in ('main', 'dss'):
     base = workdir_lib.flat(sb.make_config(name, None, 777, None))
