@@ -290,6 +290,8 @@ def build_table(out_dir):
     if file.endswith('.json'):
       with open(os.path.join(out_dir, file)) as f:
         m = json.load(f)
+      if not isinstance(m, dict) or 'configuration' not in m:  # e.g. docs/results/code_equivalence.json
+        continue
       runs.setdefault((m['configuration'], m['style_dim'], m['steps']), []).append(m)
   def order(name):  # A dev trial (NAME+KEY=VALUE) follows NAME.
     return ALL.index(name.split('+')[0]), name

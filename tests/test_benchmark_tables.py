@@ -147,3 +147,11 @@ def test_a_dev_trial_changes_only_what_it_names():
     trial = workdir_lib.flat(sb.make_config(f'{name}+lambda_sty=3+ema_decay=0.999', None, 777, None))
     assert {k for k in base if base[k] != trial[k]} == {'lambda_sty', 'ema_decay'} and trial['lambda_sty'] == 3.0
   assert sb.run_name('main+lambda_sty=3', 2, 777) == 'main+lambda_sty=3_sd2_seed777'
+
+
+def test_a_results_folder_with_other_json_files_builds_its_table(tmp_path):
+  """docs/results also holds code_equivalence.json (a list): the table skips what is not a run's result."""
+  import synthetic_benchmark as sb
+  (tmp_path / 'code_equivalence.json').write_text(json.dumps([{'files': [], 'runs': []}]))
+  sb.build_table(str(tmp_path))
+  assert 'none yet' in (tmp_path / 'RESULTS.md').read_text()
