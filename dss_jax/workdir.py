@@ -39,8 +39,7 @@ def config_path(workdir: str) -> str:
 
 def has_checkpoint(workdir: str) -> bool:
   """Whether the workdir holds a finished checkpoint (<workdir>/checkpoints/<step>/)."""
-  directory = os.path.join(workdir, 'checkpoints')
-  return os.path.isdir(directory) and any(name.isdigit() for name in os.listdir(directory))
+  return bool(steps(workdir))
 
 
 def steps(workdir: str) -> list[int]:

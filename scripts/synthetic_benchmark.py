@@ -79,6 +79,11 @@ def run_name(config_name, style_dim, seed, variant='style_domains'):
   return f'{config_name}_sd{style_dim}_seed{seed}{suffix}'
 
 
+def _base(config_name):
+  """The committed configuration a dev-seed trial 'NAME+KEY=VALUE+...' changes (NAME; a configuration itself)."""
+  return config_name.split('+')[0]
+
+
 def _argument(config_name):
   """The config argument of a configuration: 'main' -> '', 'dss' -> 'dss', and a dev-seed trial
   'NAME+KEY=VALUE+...' (e.g. main+lambda_sty=3) -> 'NAME,KEY=VALUE,...' (configs/args.py)."""
@@ -103,7 +108,8 @@ def make_config(config_name, style_dim, seed, steps, variant='style_domains'):
 
 
 def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwargs, variant='style_domains'):
-  from dss_jax import checkpoint, evaluate, inference, train
+  from dss_jax import evaluate, inference, train
+  from dss_jax import workdir as workdir_lib
   from dss_jax.metrics import report
   config = make_config(config_name, style_dim, seed, steps, variant)
   style_dim, steps = int(config.style_dim), int(config.total_iters)
@@ -111,8 +117,7 @@ def run_one(config_name, style_dim, seed, steps, workdir_root, out_dir, eval_kwa
   workdir = os.path.join(workdir_root, name)
   print(f'[{time.strftime("%H:%M:%S")}] {name}: training {steps} steps in {workdir}', flush=True)
   # A workdir that already holds the finished run (e.g. a link to README's main job) is evaluated, not retrained.
-  trained_before = (os.path.isdir(checkpoint.checkpoint_dir(workdir))
-                    and checkpoint.manager(workdir).latest_step() == steps)
+  trained_before = workdir_lib.latest_step(workdir) == steps
   # The code that trains is the code imported now: stamp it before training (a commit made while a run trains
   # must not be recorded as its code); a tree edited meanwhile marks the run dirty.
   stamp = provenance.stamp(provenance.IMAGE)
@@ -294,7 +299,7 @@ def build_table(out_dir):
         continue
       runs.setdefault((m['configuration'], m['style_dim'], m['steps']), []).append(m)
   def order(name):  # A dev trial (NAME+KEY=VALUE) follows NAME.
-    return ALL.index(name.split('+')[0]), name
+    return ALL.index(_base(name)), name
   # Once per row: each check rebuilds the run's config and hashes the training code at two commits.
   stale = {key: '' if all(_current(m) for m in ms) else ' (stale)' for key, ms in runs.items()}
   rows = {f'{c} (style_dim {d}, {s} steps){stale[(c, d, s)]}': [{k: report.flatten(m).get(k) for k, _ in COLUMNS}
@@ -327,7 +332,7 @@ def build_table(out_dir):
                  f"{lq['oracle_real_domain_accuracy']:.3f}. Chance: shape 0.2.")
     table += '\n'.join(lines)
   default = [(key, ms) for key, ms in sorted(runs.items(), key=lambda kv: order(kv[0][0]))
-             if key[1:] == _config_default(key[0]) and not stale[key] and '+' not in key[0]]
+             if key[1:] == _config_default(key[0]) and not stale[key] and _base(key[0]) == key[0]]
   text = ('# Synthetic benchmark results\n\nBuilt by `scripts/synthetic_benchmark.py` from the JSON files in this '
           f'folder. Machine(s): {", ".join(machines) or "none yet"}. Cells are mean ± std over seeds.\n\n'
           + table + '\n\n## README\'s table\n\nThe current runs at each configuration\'s own style_dim and length, '
@@ -394,6 +399,10 @@ def main():
     if [v for v in seeds if v not in TEST_SEEDS] or args.steps or args.style_dims:
       raise SystemExit(f'A test run trains the committed configurations at their own length and style_dim on '
                        f'TEST_SEEDS = {list(TEST_SEEDS)}: drop --steps, --style_dims and other seeds.')
+    trials = [c for c in args.configs.split(',') if _base(c) != c]
+    if trials:
+      raise SystemExit(f'{trials[0]!r} changes a committed configuration: try it on dev seeds, and commit it as a '
+                       'configuration before a test run.')
     if not args.table_only and provenance.dirty(provenance.IMAGE + ['configs/synthetic.py']):
       raise SystemExit('The training or evaluation code has uncommitted changes: a test run must be made from a '
                        'committed tree.')
@@ -405,11 +414,8 @@ def main():
     for seed in seeds:
       for style_dim in [int(d) for d in args.style_dims.split(',') if d] or [None]:
         for config_name in args.configs.split(','):
-          if config_name.split('+')[0] not in ALL:
+          if _base(config_name) not in ALL:
             raise SystemExit(f'Unknown configuration {config_name!r}; choose from {", ".join(ALL)}.')
-          if '+' in config_name and args.split == 'test':
-            raise SystemExit(f'{config_name!r} changes a committed configuration: try it on dev seeds, and commit '
-                             'it as a configuration before a test run.')
           d = style_dim or int(make_config(config_name, None, seed, None, args.variant).style_dim)
           done = os.path.exists(os.path.join(args.out, run_name(config_name, d, seed, args.variant) + '.json'))
           if args.reevaluate:

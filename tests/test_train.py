@@ -162,8 +162,7 @@ class TestTrainAndEvaluate:
     again = jax.device_get(train.train_and_evaluate(config, workdir))  # Nothing left to do: restores only.
     jax.tree_util.tree_map(np.testing.assert_array_equal, again, state)
     # The schedule continues from the restored step (the reference resets lambda_ds on resume).
-    restored = checkpoint.restore_workdir(workdir, train.create_train_state(config, jax.random.key(5),
-                                                                                        mesh))
+    restored = checkpoint.restore_workdir(workdir, train.create_train_state(config, jax.random.key(5), mesh))
     _, metrics = train.make_train_step(config, mesh)(restored, train.global_batch(_batch(config), mesh),
                                                      jax.random.key(1))
     np.testing.assert_allclose(metrics['lambda_ds'], config.lambda_ds * (1 - config.total_iters / config.ds_iter),
@@ -239,8 +238,7 @@ class TestTrainAndEvaluate:
     with pytest.raises(train.DivergedError, match=r'diverged at step 2: .*D/latent_real.*last good checkpoint '
                                                   r'\(step 2\)'):
       train.train_and_evaluate(config, str(tmp_path), train_iterator=batches())
-    restored = checkpoint.restore_workdir(str(tmp_path),
-                                  train.create_train_state(config, jax.random.key(0), mesh))
+    restored = checkpoint.restore_workdir(str(tmp_path), train.create_train_state(config, jax.random.key(0), mesh))
     assert int(restored.step) == 2
     assert all(np.all(np.isfinite(x)) for x in jax.tree_util.tree_leaves(jax.device_get(restored.params)))
 

@@ -312,6 +312,7 @@ def import_to_workdir(config, ckpt, workdir, ckpt_nets=None):
   'flow', and the optimizer states. Training in that workdir then fine-tunes from the import.
   """
   from dss_jax import checkpoint, train  # Lazy: the conversion itself needs neither.
+  from dss_jax import workdir as workdir_lib
 
   ema = convert(load_torch_checkpoint(ckpt), config)
   _require(ema, ckpt, config)
@@ -323,9 +324,9 @@ def import_to_workdir(config, ckpt, workdir, ckpt_nets=None):
     logging.info('%s holds a discriminator: using it.', ckpt)
     raw = ema
   workdir = os.path.abspath(workdir)
-  mngr = checkpoint.manager(workdir, config.keep_checkpoints)
-  if mngr.latest_step() is not None:
-    raise CheckpointImportError(f'{workdir} already holds checkpoints (step {mngr.latest_step()}); import into a fresh '
+  existing = workdir_lib.latest_step(workdir)
+  if existing is not None:
+    raise CheckpointImportError(f'{workdir} already holds checkpoints (step {existing}); import into a fresh '
                      '--workdir so that no run is overwritten.')
   checkpoint.check_config(workdir, config)
 
@@ -351,6 +352,7 @@ def import_to_workdir(config, ckpt, workdir, ckpt_nets=None):
                  'freshly initialised; train it for a while before trusting fine-tuning.')
   logging.info('Fresh: the style discriminator D_s and all optimizer states; step 0.')
   state = state.replace(params=params, ema=ema_tree)
+  mngr = checkpoint.manager(workdir, config.keep_checkpoints)
   checkpoint.save(mngr, state, force=True)
   mngr.close()  # Waits for the asynchronous save, then stops the manager's threads.
   logging.info('Wrote the imported state to %s.', checkpoint.checkpoint_dir(workdir))
