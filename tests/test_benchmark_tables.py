@@ -122,6 +122,30 @@ def test_image_runs_are_paired_against_stargan_v2_and_checked_against_the_target
   assert '| `:stargan_v2` | 8103 | all met |' in text
 
 
+def test_targets_a_dataset_makes_meaningless_are_not_scored(monkeypatch):
+  """On `species` a translation must change the shape: shape and rotation are neither targets nor paired
+  comparisons there, while size still is; on style_domains the same run misses all three."""
+  import synthetic_benchmark as sb
+  monkeypatch.setattr(sb, '_config_default', lambda name: (2, 3000))
+
+  def run(config, seed, dataset):
+    metrics = {'z_effect': {'per_factor': [1.0, 0.9]}, 'reference_style': {'spearman': [0.85, 0.9]},
+               'latent_quality': {'shape_accuracy': 0.02, 'content_corr': {'size': 0.39}, 'rotation_agreement': 0.13,
+                                  'style_wasserstein_mean': 0.02}, 'latent_mcc': {'mean': 0.6}, 'mcc': {'mean': 0.7}}
+    return dict(metrics, configuration=config, seed=seed, dataset=f'synthetic/{dataset}')
+
+  for dataset, missed in (('species', 'misses size r 0.39 |'),
+                          ('style_domains', 'misses shape acc 0.02, size r 0.39, rotation 0.13 |')):
+    runs = {(c, 2, 3000): [run(c, s, dataset) for s in (8101, 8102)] for c in ('main', 'stargan_v2')}
+    text = sb.paired_section(runs, {key: '' for key in runs})
+    assert f'| `configs/synthetic.py` | 8101 | {missed}' in text
+    assert ('| shape acc |' in text) == (dataset == 'style_domains')
+    assert ('Not applied to this dataset: shape acc, rotation' in text) == (dataset == 'species')
+  runs[('stargan_v2', 2, 3000)] = [run('stargan_v2', s, 'species') for s in (8101, 8102)]
+  with pytest.raises(ValueError, match='several datasets'):
+    sb.paired_section(runs, {key: '' for key in runs})
+
+
 @pytest.mark.parametrize('args, refusal', [
     (['--seeds=8101'], 'are test seeds: run them with --split=test'),
     (['--split=test', '--steps=5'], 'A test run trains the committed configurations'),
