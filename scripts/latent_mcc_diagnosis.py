@@ -17,7 +17,9 @@ oracle and the same matching (identifiability.mcc):
   coverage        per component, std of F(z, u) over std of E(x_ref, u), and their means' distance in units
                   of the encoder's std: where the latent codes lie relative to the reference codes.
 Writes <run>/latent_mcc_diagnosis.json and prints one table. Uses the benchmark's cached oracle
-(<runs root>/oracle, `--oracle_dir`).
+(<runs root>/oracle, `--oracle_dir`). `--pooled` reads finished diagnoses instead, and asks over every (run, target
+domain) what tracks the codes' step:
+  python scripts/latent_mcc_diagnosis.py --pooled docs/results/image_test/latent_mcc_diagnosis/*.json
 """
 
 import argparse
@@ -76,12 +78,48 @@ def diagnose(workdir, oracle_dir, per_domain=200, seed=0):
   return result
 
 
+# What might explain the codes' step (latent MCC - reference MCC) of a target domain: its read-back, and how far
+# the mapping's codes spread beyond (the largest component's std F/E) or lie away from the encoder's codes.
+CANDIDATES = (('read-back', lambda d: d['read_back']), ('std F/E (max)', lambda d: max(d['coverage_std_ratio'])),
+              ('mean shift (max)', lambda d: max(d['coverage_mean_shift'])))
+
+
+def pooled(paths):
+  """Spearman rho (and p) over every (run, target domain) of the diagnosis JSONs at `paths` between the codes'
+  step and each of CANDIDATES, for all runs and per configuration (the file name before '_sd'). Returns
+  {group: {candidate: (rho, p, n)}}."""
+  from scipy import stats
+  rows = []
+  for path in paths:
+    with open(path) as f:
+      per_domain = json.load(f)['per_domain']
+    group = os.path.basename(path).split('_sd')[0]
+    rows += [(group, d['latent_mcc'] - d['reference_mcc'], [f(d) for _, f in CANDIDATES]) for d in per_domain.values()]
+  out = {}
+  for group in ['all'] + sorted({r[0] for r in rows}):
+    chosen = [r for r in rows if group in ('all', r[0])]
+    step = np.array([r[1] for r in chosen])
+    values = np.array([r[2] for r in chosen])
+    out[group] = {name: (*(float(v) for v in stats.spearmanr(values[:, i], step)), len(chosen))
+                  for i, (name, _) in enumerate(CANDIDATES)}
+  return out
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('workdirs', nargs='+')
+  parser.add_argument('workdirs', nargs='+', help='run folders; with --pooled, diagnosis JSON files')
   parser.add_argument('--oracle_dir', default='', help="default: the runs' parent folder's oracle/")
   parser.add_argument('--per_domain', type=int, default=200)
+  parser.add_argument('--pooled', action='store_true',
+                      help="read finished diagnoses (JSON files) and print what tracks the codes' step")
   args = parser.parse_args()
+  if args.pooled:
+    print("| runs | n (run, domain) | " + ' | '.join(f"rho with {name} (p)" for name, _ in CANDIDATES) + ' |')
+    print('|' + '---|' * (2 + len(CANDIDATES)))
+    for group, result in pooled(args.workdirs).items():
+      n = next(iter(result.values()))[2]
+      print(f'| {group} | {n} | ' + ' | '.join(f'{rho:+.2f} ({p:.3f})' for rho, p, _ in result.values()) + ' |')
+    return
   head = ('run', 'latent MCC', 'reference MCC', 'encoder MCC', 'read-back', 'std F/E', 'mean shift')
   lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
   for workdir in args.workdirs:

@@ -179,3 +179,25 @@ def test_a_results_folder_with_other_json_files_builds_its_table(tmp_path):
   (tmp_path / 'code_equivalence.json').write_text(json.dumps([{'files': [], 'runs': []}]))
   sb.build_table(str(tmp_path))
   assert 'none yet' in (tmp_path / 'RESULTS.md').read_text()
+
+
+def test_the_pooled_diagnosis_finds_what_tracks_the_codes_step(tmp_path):
+  """Constructed diagnoses: the codes' step (latent - reference MCC) equals the read-back shifted in one
+  configuration and is unrelated to the codes' spread; the pooled table must find the first and not the second."""
+  import latent_mcc_diagnosis
+  rng = np.random.default_rng(0)
+  paths = []
+  for config in ('main', 'stargan_v2'):
+    for seed in (1, 2, 3):
+      read_back = rng.uniform(0.7, 1.0, 5)
+      per_domain = {str(u): {'latent_mcc': 0.5 + r, 'reference_mcc': 0.9, 'read_back': r,
+                             'coverage_std_ratio': list(rng.uniform(0.8, 2.0, 2)),
+                             'coverage_mean_shift': list(rng.uniform(0.0, 0.5, 2))} for u, r in enumerate(read_back)}
+      path = tmp_path / f'{config}_sd2_seed{seed}.json'
+      path.write_text(json.dumps({'per_domain': per_domain}))
+      paths.append(str(path))
+  result = latent_mcc_diagnosis.pooled(paths)
+  assert set(result) == {'all', 'main', 'stargan_v2'}
+  rho, p, n = result['main']['read-back']
+  assert rho == pytest.approx(1.0) and n == 15 and p < 1e-6
+  assert abs(result['all']['std F/E (max)'][0]) < 0.4 and result['all']['std F/E (max)'][2] == 30
