@@ -261,8 +261,7 @@ def paired_section(runs, stale) -> str:
   header = dict(COLUMNS)
   by_config = {key[0]: {m['seed']: report.flatten(m) for m in ms} for key, ms in runs.items()
                if key[1:] == _config_default(key[0]) and not stale[key]}
-  variants = {m.get('variant') or m.get('dataset', 'synthetic/style_domains').split('/')[-1]
-              for ms in runs.values() for m in ms}
+  variants = {m['dataset'].split('/')[-1] for ms in runs.values() for m in ms}  # evaluate.py: 'synthetic/<variant>'
   if len(variants) > 1:
     raise ValueError(f'One results folder holds runs of several datasets: {sorted(variants)}.')
   skip = NOT_APPLICABLE.get(next(iter(variants), 'style_domains'), ())

@@ -107,7 +107,7 @@ def test_image_runs_are_paired_against_stargan_v2_and_checked_against_the_target
     metrics = {'z_effect': {'per_factor': [1.0, 0.9]}, 'reference_style': {'spearman': [0.85, 0.9]},
                'latent_quality': {'shape_accuracy': shape, 'content_corr': {'size': 0.9}, 'rotation_agreement': 0.9,
                                   'style_wasserstein_mean': 0.02}, 'latent_mcc': {'mean': 0.6}, 'mcc': {'mean': mcc}}
-    return dict(metrics, configuration=config, seed=seed)
+    return dict(metrics, configuration=config, seed=seed, dataset='synthetic/style_domains')
 
   runs = {('main', 2, 3000): [run('main', s, shape, mcc) for s, shape, mcc in
                               ((8101, 0.66, 0.74), (8102, 0.95, 0.70), (8103, 0.93, 0.72))],
