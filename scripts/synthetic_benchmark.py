@@ -251,14 +251,14 @@ NOT_APPLICABLE = {'species': ('latent_quality/shape_accuracy', 'latent_quality/r
 BASELINE = 'stargan_v2'
 
 
-def paired_section(runs, stale) -> str:
-  """Each configuration against :stargan_v2 on the seeds both have: mean paired difference, its t 95 %
-  interval and Holm-adjusted p over every comparison of the section; then each run of every configuration
-  against the targets (a seed that misses one is named). Only current runs at their own style_dim/length."""
+def paired_comparisons(runs, stale):
+  """What paired_section reports, as data: (by_config, targets, skip, comparisons). by_config: {configuration:
+  {seed: flattened metrics}} of the current runs at their own style_dim/length; targets: TARGETS without the
+  ones the dataset makes meaningless (skip); comparisons: (configuration, metric, seeds, (mean, lo, hi, p),
+  Holm p) of each configuration against :stargan_v2 on the seeds both have, Holm over all of them."""
   import vector_benchmark
 
   from dss_jax.metrics import report
-  header = dict(COLUMNS)
   by_config = {key[0]: {m['seed']: report.flatten(m) for m in ms} for key, ms in runs.items()
                if key[1:] == _config_default(key[0]) and not stale[key]}
   variants = {m['dataset'].split('/')[-1] for ms in runs.values() for m in ms}  # evaluate.py: 'synthetic/<variant>'
@@ -266,7 +266,7 @@ def paired_section(runs, stale) -> str:
     raise ValueError(f'One results folder holds runs of several datasets: {sorted(variants)}.')
   skip = NOT_APPLICABLE.get(next(iter(variants), 'style_domains'), ())
   targets = {k: t for k, t in TARGETS.items() if k not in skip}
-  lines, comparisons = [], []
+  comparisons = []
   base = by_config.get(BASELINE, {})
   for config_name in [c for c in ALL if c in by_config and c != BASELINE]:
     seeds = sorted(set(by_config[config_name]) & set(base))
@@ -276,33 +276,50 @@ def paired_section(runs, stale) -> str:
       if all(key in by_config[config_name][s] and key in base[s] for s in seeds):
         diffs = [by_config[config_name][s][key] - base[s][key] for s in seeds]
         comparisons.append((config_name, key, seeds, vector_benchmark.paired_interval(diffs)))
-  if comparisons:
-    adjusted = vector_benchmark.holm([c[3][3] for c in comparisons])
-    lines += ['## Paired against `:stargan_v2`', '',
-              f'Mean paired difference (configuration − `:stargan_v2`, same seeds), t 95 % interval, and the p value '
-              f'Holm-adjusted over all {len(comparisons)} comparisons of this table (style W1: lower is better).', '',
-              '| configuration | metric | seeds | difference [95 % CI] | Holm p |', '|---|---|---|---|---|']
-    for (config_name, key, seeds, (m, lo, hi, _)), p in zip(comparisons, adjusted):
-      lines.append(f'| {display_name(config_name)} | {header.get(key, key)} | {len(seeds)} | '
-                   f'{m:+.3f} [{lo:+.3f}, {hi:+.3f}] | {p:.2f} |')
-  target_rows = []
+  adjusted = vector_benchmark.holm([c[3][3] for c in comparisons]) if comparisons else []
+  return by_config, targets, skip, [(*c, p) for c, p in zip(comparisons, adjusted)]
+
+
+def target_rows(by_config, targets):
+  """The rows of the must-show targets table: each run of every configuration, the targets it misses named."""
+  header = dict(COLUMNS)
+  rows = []
   for config_name in [c for c in ALL if c in by_config]:
     for seed, flat in sorted(by_config[config_name].items()):
       missed = [f'{header[k]} {flat[k]:.2f}' for k, t in targets.items() if k in flat and flat[k] < t]
       outcome = 'all met' if not missed else 'misses ' + ', '.join(missed)
-      target_rows.append(f'| {display_name(config_name)} | {seed} | {outcome} |')
-  if target_rows:
+      rows.append(f'| {display_name(config_name)} | {seed} | {outcome} |')
+  return rows
+
+
+def paired_section(runs, stale) -> str:
+  """Each configuration against :stargan_v2 on the seeds both have: mean paired difference, its t 95 %
+  interval and Holm-adjusted p over every comparison of the section; then each run of every configuration
+  against the targets (a seed that misses one is named). Only current runs at their own style_dim/length."""
+  header = dict(COLUMNS)
+  by_config, targets, skip, comparisons = paired_comparisons(runs, stale)
+  lines = []
+  if comparisons:
+    lines += ['## Paired against `:stargan_v2`', '',
+              f'Mean paired difference (configuration − `:stargan_v2`, same seeds), t 95 % interval, and the p value '
+              f'Holm-adjusted over all {len(comparisons)} comparisons of this table (style W1: lower is better).', '',
+              '| configuration | metric | seeds | difference [95 % CI] | Holm p |', '|---|---|---|---|---|']
+    for config_name, key, seeds, (m, lo, hi, _), p in comparisons:
+      lines.append(f'| {display_name(config_name)} | {header.get(key, key)} | {len(seeds)} | '
+                   f'{m:+.3f} [{lo:+.3f}, {hi:+.3f}] | {p:.2f} |')
+  rows = target_rows(by_config, targets)
+  if rows:
     listed = ', '.join(f'{header[k]} >= {t}' for k, t in targets.items())
     not_applied = (f' Not applied to this dataset: {", ".join(header[k] for k in skip)} '
                    '(`NOT_APPLICABLE` in scripts/synthetic_benchmark.py).' if skip else '')
     lines += ['', '## The must-show targets per run', '', f'Targets: {listed}.{not_applied}', '',
-              '| configuration | seed | outcome |', '|---|---|---|', *target_rows]
+              '| configuration | seed | outcome |', '|---|---|---|', *rows]
   return '\n'.join(lines)
 
 
-def build_table(out_dir):
-  """docs/results/RESULTS.md: configuration x metric, mean ± std over the seeds present, and README's table."""
-  from dss_jax.metrics import report
+def load_runs(out_dir):
+  """The run JSONs of a results folder, {(configuration, style_dim, steps): [metrics, ...]} in file order, and
+  which rows are stale ({key: '' or ' (stale)'}: a run whose code or config is no longer today's)."""
   runs = {}
   for file in sorted(os.listdir(out_dir)):
     if file.endswith('.json'):
@@ -311,10 +328,26 @@ def build_table(out_dir):
       if not isinstance(m, dict) or 'configuration' not in m:  # e.g. docs/results/code_equivalence.json
         continue
       runs.setdefault((m['configuration'], m['style_dim'], m['steps']), []).append(m)
-  def order(name):  # A dev trial (NAME+KEY=VALUE) follows NAME.
-    return ALL.index(_base(name)), name
   # Once per row: each check rebuilds the run's config and hashes the training code at two commits.
   stale = {key: '' if all(_current(m) for m in ms) else ' (stale)' for key, ms in runs.items()}
+  return runs, stale
+
+
+def order(name):
+  """Where a configuration's row goes: ALL's order, a dev trial (NAME+KEY=VALUE) after NAME."""
+  return ALL.index(_base(name)), name
+
+
+def default_runs(runs, stale):
+  """README's rows: the current runs of each committed configuration at its own style_dim and length."""
+  return [(key, ms) for key, ms in sorted(runs.items(), key=lambda kv: order(kv[0][0]))
+          if key[1:] == _config_default(key[0]) and not stale[key] and _base(key[0]) == key[0]]
+
+
+def build_table(out_dir):
+  """docs/results/RESULTS.md: configuration x metric, mean ± std over the seeds present, and README's table."""
+  from dss_jax.metrics import report
+  runs, stale = load_runs(out_dir)
   rows = {f'{c} (style_dim {d}, {s} steps){stale[(c, d, s)]}': [{k: report.flatten(m).get(k) for k, _ in COLUMNS}
                                                                  for m in ms]
           for (c, d, s), ms in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][2], order(kv[0][0])))}
@@ -344,8 +377,7 @@ def build_table(out_dir):
     lines.append(f"Domain accuracy ceiling: Bayes {lq['bayes_domain_accuracy']:.3f}; the oracle on real test images "
                  f"{lq['oracle_real_domain_accuracy']:.3f}. Chance: shape 0.2.")
     table += '\n'.join(lines)
-  default = [(key, ms) for key, ms in sorted(runs.items(), key=lambda kv: order(kv[0][0]))
-             if key[1:] == _config_default(key[0]) and not stale[key] and _base(key[0]) == key[0]]
+  default = default_runs(runs, stale)
   text = ('# Synthetic benchmark results\n\nBuilt by `scripts/synthetic_benchmark.py` from the JSON files in this '
           f'folder. Machine(s): {", ".join(machines) or "none yet"}. Cells are mean ± std over seeds.\n\n'
           + table + '\n\n## README\'s table\n\nThe current runs at each configuration\'s own style_dim and length, '
