@@ -33,6 +33,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 
+def repo_path(path):
+  """`path` relative to the repository root when it lies inside it (e.g. 'runs/benchmark/main_sd2_seed8101'), so a
+  result copied into docs/results names the same run on every checkout; a path outside the repository stays
+  absolute (it has no name that holds elsewhere; tests/test_docs.py refuses it under docs/results)."""
+  path = os.path.abspath(path)
+  relative = os.path.relpath(path, REPO)
+  return path if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
+
+
 def diagnose(workdir, oracle_dir, per_domain=200, seed=0):
   from dss_jax import inference
   from dss_jax.datasets import registry
@@ -71,7 +80,7 @@ def diagnose(workdir, oracle_dir, per_domain=200, seed=0):
   summary = {k: float(np.mean([r[k] for r in rows.values()])) for k in keys}
   summary['coverage_std_ratio'] = float(np.mean([np.mean(r['coverage_std_ratio']) for r in rows.values()]))
   summary['coverage_mean_shift'] = float(np.mean([np.mean(r['coverage_mean_shift']) for r in rows.values()]))
-  result = {'workdir': os.path.abspath(workdir), 'step': t.step, 'per_domain': rows, 'mean': summary,
+  result = {'workdir': repo_path(workdir), 'step': t.step, 'per_domain': rows, 'mean': summary,
             'settings': {'per_domain': per_domain, 'seed': seed}}
   with open(os.path.join(workdir, 'latent_mcc_diagnosis.json'), 'w') as f:
     json.dump(result, f, indent=1)

@@ -201,3 +201,11 @@ def test_the_pooled_diagnosis_finds_what_tracks_the_codes_step(tmp_path):
   rho, p, n = result['main']['read-back']
   assert rho == pytest.approx(1.0) and n == 15 and p < 1e-6
   assert abs(result['all']['std F/E (max)'][0]) < 0.4 and result['all']['std F/E (max)'][2] == 30
+
+
+def test_the_diagnosis_records_its_run_relative_to_the_repository():
+  """A diagnosis copied into docs/results must name its run the same on every checkout (tests/test_docs.py)."""
+  import latent_mcc_diagnosis
+  run = REPO / 'runs' / 'benchmark' / 'main_sd2_seed8101'
+  assert latent_mcc_diagnosis.repo_path(str(run)) == 'runs/benchmark/main_sd2_seed8101'
+  assert latent_mcc_diagnosis.repo_path(str(REPO.parent / 'elsewhere')) == str(REPO.parent / 'elsewhere')

@@ -6,12 +6,14 @@ every `--config=path[:arg]` names a config file and an argument of `configs.defa
 `--config.key=value` a key of that config, with a value of the key's type. Flags are read from the
 sources (`flags.DEFINE_*('name'`, `add_argument('--name'`), so nothing is imported but the configs and
 nothing is compiled. Relative links and images must resolve (anchors included), and README's small
-results table must agree with the generated table of docs/results/RESULTS.md.
+results table must agree with the generated table of docs/results/RESULTS.md. No stored result may name a
+path that only exists on the machine that wrote it.
 """
 
 import functools
 import importlib
 import importlib.util
+import json
 import pathlib
 import re
 import shlex
@@ -342,3 +344,29 @@ def test_no_script_writes_the_readme():
   writers = [path.name for path in (REPO / 'scripts').iterdir()
              if path.suffix in ('.py', '.sh') and re.search(r"""['"]README\.md['"]""", path.read_text())]
   assert writers == []
+
+
+# ---------------------------------------------------------------- generated sections and stored results
+
+
+def absolute_paths(value, where=''):
+  """(where, string) for every string in a JSON value that is an absolute path (POSIX, Windows or home-relative)."""
+  if isinstance(value, dict):
+    return [found for key, item in value.items() for found in absolute_paths(item, f'{where}/{key}')]
+  if isinstance(value, list):
+    return [found for i, item in enumerate(value) for found in absolute_paths(item, f'{where}/{i}')]
+  if isinstance(value, str) and re.match(r'^(/[\w.~-]|[A-Za-z]:[\\/]|~/)', value):
+    return [(where, value)]
+  return []
+
+
+def test_no_stored_result_records_an_absolute_path():
+  """A result names its run by a path relative to the repository (runs/benchmark/<run>), which means the same on
+  every checkout; an absolute path names one machine's folders (scripts/latent_mcc_diagnosis.py's repo_path)."""
+  files = sorted((REPO / 'docs' / 'results').rglob('*.json'))
+  assert len(files) >= 100, 'the results folder moved: this test would pass on nothing'
+  found = [(str(file.relative_to(REPO)), where, value) for file in files
+           for where, value in absolute_paths(json.loads(file.read_text()))]
+  assert found == []
+  example = {'workdir': '/work/main/runs/x', 'a': [r'C:\\runs', '~/runs', 'runs/x', 'synthetic/style']}
+  assert absolute_paths(example) == [('/workdir', '/work/main/runs/x'), ('/a/0', r'C:\\runs'), ('/a/1', '~/runs')]
