@@ -3,6 +3,7 @@
   python scripts/synthetic_benchmark.py                       # every run that has no result yet
   python scripts/synthetic_benchmark.py --configs=dss --seeds=0   # one run
   python scripts/synthetic_benchmark.py --table_only          # rebuild docs/results/RESULTS.md and docs/results.md
+  python scripts/make_results_docs.py                         # then docs/results.md's image test section
   python scripts/synthetic_benchmark.py --reevaluate          # new metrics for finished runs, from their checkpoints
   python scripts/synthetic_benchmark.py --split=test --variant=species --configs=main,stargan_v2  # 2nd dataset
 

@@ -6,10 +6,12 @@ every `--config=path[:arg]` names a config file and an argument of `configs.defa
 `--config.key=value` a key of that config, with a value of the key's type. Flags are read from the
 sources (`flags.DEFINE_*('name'`, `add_argument('--name'`), so nothing is imported but the configs and
 nothing is compiled. Relative links and images must resolve (anchors included), and README's small
-results table must agree with the generated table of docs/results/RESULTS.md. No stored result may name a
-path that only exists on the machine that wrote it.
+results table must agree with the generated table of docs/results/RESULTS.md. The generated section of
+docs/results.md must be what scripts/make_results_docs.py writes now, and no stored result may name a path
+that only exists on the machine that wrote it.
 """
 
+import difflib
 import functools
 import importlib
 import importlib.util
@@ -17,6 +19,7 @@ import json
 import pathlib
 import re
 import shlex
+import sys
 
 import pytest
 
@@ -347,6 +350,19 @@ def test_no_script_writes_the_readme():
 
 
 # ---------------------------------------------------------------- generated sections and stored results
+
+
+def test_the_image_test_section_is_what_its_script_writes():
+  """docs/results.md's "Images on the test seeds" is built by scripts/make_results_docs.py from the JSONs under
+  docs/results (no training: tables, paired tests and prose numbers from the stored results): a hand edit of the
+  section, or a run added without rebuilding it, shows here."""
+  sys.path.insert(0, str(REPO / 'scripts'))
+  import make_results_docs
+  text = (REPO / 'docs' / 'results.md').read_text()
+  rebuilt = make_results_docs.splice(text, make_results_docs.image_section())
+  diff = ''.join(difflib.unified_diff(text.splitlines(True), rebuilt.splitlines(True), 'docs/results.md',
+                                      'generated', n=1))
+  assert rebuilt == text, f'Change the prose in scripts/make_results_docs.py and run it:\n{diff}'
 
 
 def absolute_paths(value, where=''):
