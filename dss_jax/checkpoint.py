@@ -12,10 +12,17 @@ and no config: they restore as before and are checked against config.json.
 
 When to save is Orbax's decision (`manager`'s save_decision_policy): every `every` steps, and at the
 preemption sync point of a multi-process run (JAX's preemption service: SIGTERM on any host makes every
-host save the same step); which to keep is its preservation policy (the latest `keep`).
+host save the same step); which to keep is its preservation policy (the latest `keep`, at least 2, so that a
+damaged newest checkpoint has an intact one to fall back to).
+
+A newest checkpoint that cannot be restored (a file cut short by a full disk or a dying node, one missing or
+empty, a corrupt metadata file) does not stop the run for good: `restore` says so in one line, restores the
+newest one that can be, and, in training (the manager's `writer`), sets the damaged folder aside as
+<step>.damaged (never deleted; Orbax lists only the folders named by a step number).
 """
 
 import os
+import re
 import weakref
 
 import jax
@@ -29,6 +36,9 @@ from dss_jax import workdir as workdir_lib
 STATE, CONFIG = 'state', 'config'  # The items of a checkpoint.
 _LEGACY = 'default'  # Orbax's name for the single unnamed item of older checkpoints.
 _OPEN = weakref.WeakSet()  # The managers `manager` made: each holds a metadata thread until it is closed.
+_WRITERS = weakref.WeakSet()  # Those of them made with writer=True (training): they may set a damaged step aside.
+MIN_KEEP = 2  # Checkpoints kept at least, whatever config.keep_checkpoints says: a fallback past damage.
+DAMAGED = '.damaged'  # Suffix of a checkpoint folder set aside (<step>.damaged, then <step>.damaged.2, ...).
 
 
 class ConfigMismatchError(ValueError):
@@ -41,16 +51,19 @@ def checkpoint_dir(workdir: str) -> str:
 
 def manager(workdir: str, keep: int = 3, every: int = 1, *, writer: bool = False) -> ocp.CheckpointManager:
   """The workdir's CheckpointManager: `should_save(step)` is true every `every` steps and at a multi-process
-  run's preemption sync point; the latest `keep` checkpoints are kept. `writer` (training, which holds the
-  workdir's lock): temporary folders of a save that was killed are removed when it starts; never in readers
+  run's preemption sync point; the latest `keep` checkpoints are kept (at least MIN_KEEP: `restore` falls back
+  past a damaged newest one). `writer` (training, which holds the workdir's lock): temporary folders of a save
+  that was killed are removed when it starts, and `restore` sets a damaged checkpoint aside; never in readers
   (sample, eval), which may run beside training while its save is in flight."""
   policies = ocp.checkpoint_managers
   options = ocp.CheckpointManagerOptions(
-      create=True, cleanup_tmp_directories=writer, preservation_policy=policies.LatestN(keep),
+      create=True, cleanup_tmp_directories=writer, preservation_policy=policies.LatestN(max(keep, MIN_KEEP)),
       save_decision_policy=policies.AnySavePolicy([policies.FixedIntervalPolicy(every),
                                                    policies.PreemptionCheckpointingPolicy()]))
   mngr = ocp.CheckpointManager(checkpoint_dir(workdir), options=options, item_names=(STATE, CONFIG))
   _OPEN.add(mngr)
+  if writer:
+    _WRITERS.add(mngr)
   return mngr
 
 
@@ -118,18 +131,84 @@ def save(mngr: ocp.CheckpointManager, state, *, force: bool = False) -> None:
 
 
 def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None):
-  """Restores into the structure (and shardings) of `abstract_state`; None when there is no checkpoint."""
-  step = mngr.latest_step() if step is None else step
-  if step is None:
-    return None
+  """Restores into the structure (and shardings) of `abstract_state`; None when there is no checkpoint.
+
+  step None: the latest checkpoint that can be restored. When the newest cannot be (damaged files) and an
+  older one can, one warning line says so, and a writer manager (training) renames the damaged folder to
+  <step>.damaged, out of Orbax's steps, so the run saves past it. A checkpoint counts as damaged only when an
+  older one restores: when none does (another network's checkpoints, a failing disk), nothing is set aside
+  and the newest one's error is raised. A given `step` is restored or raises, without fallback."""
+  if step is not None:
+    return _restore_step(mngr, abstract_state, step)
+  failed = []  # (step, exception) of the newer checkpoints that could not be restored.
+  for candidate in sorted(mngr.all_steps(), reverse=True):
+    try:
+      state = _restore_step(mngr, abstract_state, candidate)
+    except Exception as e:  # noqa: BLE001 - Orbax and TensorStore raise anything from a damaged file.
+      failed.append((candidate, e))
+      continue
+    if failed:
+      _report_damage(mngr, failed, candidate)
+    return state
+  if failed:
+    raise failed[0][1]
+  return None
+
+
+def _restore_step(mngr: ocp.CheckpointManager, abstract_state, step: int):
+  """Checkpoint `step` restored into `abstract_state`; its config item is read too (when it has one), so a
+  corrupt config item counts as damage like a corrupt state."""
   target = serialization.to_state_dict(abstract_state)
-  if os.path.isdir(os.path.join(str(mngr.directory), str(step), _LEGACY)):
+  folder = os.path.join(str(mngr.directory), str(step))
+  if os.path.isdir(os.path.join(folder, _LEGACY)):
     # An older checkpoint (one unnamed item): Orbax reads it only through a manager of that layout.
     with ocp.CheckpointManager(mngr.directory, options=ocp.CheckpointManagerOptions(read_only=True)) as older:
       restored = older.restore(step, args=ocp.args.StandardRestore(target))
   else:
-    restored = mngr.restore(step, args=ocp.args.Composite(**{STATE: ocp.args.StandardRestore(target)}))[STATE]
+    items = {STATE: ocp.args.StandardRestore(target)}
+    if os.path.isdir(os.path.join(folder, CONFIG)):
+      items[CONFIG] = ocp.args.JsonRestore()
+    restored = mngr.restore(step, args=ocp.args.Composite(**items))[STATE]
   return serialization.from_state_dict(abstract_state, restored)
+
+
+def _report_damage(mngr: ocp.CheckpointManager, failed, restored_step: int) -> None:
+  """One warning line per damaged checkpoint of `failed` ([(step, exception)]), newer than the restored one;
+  a writer manager (process 0) sets each aside (`set_aside`) and rereads its steps."""
+  writer = mngr in _WRITERS
+  for step, error in failed:
+    folder = os.path.join(str(mngr.directory), str(step))
+    if writer and jax.process_index() == 0:
+      where = set_aside(folder)
+      logging.warning('Checkpoint %d cannot be restored (%s): set aside as %s (nothing deleted); resuming from '
+                      'step %d.', step, _reason(error), where, restored_step)
+    else:
+      logging.warning('Checkpoint %d in %s cannot be restored (%s): using step %d (a resumed training run sets '
+                      'it aside).', step, mngr.directory, _reason(error), restored_step)
+  if writer:
+    mngr.reload()
+
+
+def set_aside(folder: str) -> str:
+  """Renames a checkpoint folder <step> to <step>.damaged (<step>.damaged.2, ... when taken) beside it, where
+  Orbax does not list it as a step; -> the new path."""
+  target, n = folder + DAMAGED, 1
+  while os.path.exists(target):
+    n += 1
+    target = f'{folder}{DAMAGED}.{n}'
+  os.rename(folder, target)
+  return target
+
+
+def _reason(error: Exception, limit: int = 160) -> str:
+  """What went wrong, in at most `limit` characters: the first line of the root cause's message (TensorStore
+  wraps it in a message of many lines of specs), without the checkpoint's path, which the line names."""
+  while (error.__cause__ or error.__context__) is not None:
+    error = error.__cause__ or error.__context__
+  text = (str(error).strip().splitlines() or [''])[0]
+  text = re.sub(r' in OCDBT database at local file "[^"]*"', '', text)
+  text = f'{type(error).__name__}: {text}' if text else type(error).__name__
+  return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
 def restore_workdir(workdir: str, abstract_state, step: int | None = None):

@@ -33,6 +33,11 @@ class WorkdirBusyError(OSError):
   """Another process trains into this workdir now (an OSError: main.py prints it as one sentence)."""
 
 
+class InvalidJSONError(ValueError):
+  """A JSON file of the workdir (config.json, config_history.json, a checkpoint's config) cannot be parsed
+  (a ValueError of ours: main.py prints it as one sentence)."""
+
+
 def config_path(workdir: str) -> str:
   return os.path.join(workdir, CONFIG)
 
@@ -56,15 +61,18 @@ def latest_step(workdir: str) -> int | None:
 
 
 def read_json(path: str):
-  """The JSON object in `path`, or None when there is no such file."""
+  """The JSON object in `path`, or None when there is no such file; InvalidJSONError, one sentence that says
+  how to recover, when it cannot be parsed."""
   if not os.path.exists(path):
     return None
-  with open(path) as f:
+  with open(path, 'rb') as f:
     try:
-      return json.load(f)
-    except json.JSONDecodeError as e:
-      raise ValueError(f'{path} is not valid JSON ({e}); restore it from config_history.json or use a fresh '
-                       '--workdir.') from None
+      return json.loads(f.read())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+      how = ("move it aside and rerun: it is rewritten from the latest checkpoint's config" if
+             os.path.basename(path) == CONFIG else 'move it aside and rerun')
+      raise InvalidJSONError(f'{path} is not valid JSON ({e}); fix it, or {how} (or use a fresh '
+                             '--workdir).') from None
 
 
 def _as_config(raw):
@@ -80,13 +88,24 @@ def load_saved(workdir: str):
 
 
 def checkpoint_config(workdir: str, step: int | None = None):
-  """The config saved inside checkpoint `step` (the latest when None) as a ConfigDict, or None for a
-  checkpoint written before checkpoints carried their config. Read without Orbax: its JSON item is the file
-  <step>/config/metadata (tests/test_train.py checks this against a checkpoint Orbax wrote)."""
-  step = latest_step(workdir) if step is None else step
-  if step is None:
-    return None
-  return _as_config(read_json(os.path.join(workdir, 'checkpoints', str(step), 'config', 'metadata')))
+  """The config saved inside checkpoint `step` as a ConfigDict, or None for a checkpoint written before
+  checkpoints carried their config. Read without Orbax: its JSON item is the file <step>/config/metadata
+  (tests/test_train.py checks this against a checkpoint Orbax wrote). step None: the newest checkpoint whose
+  config item can be read; one whose item is damaged (missing or corrupt file) is passed over, as restoring
+  passes over it (checkpoint.restore)."""
+  if step is not None:
+    return _as_config(read_json(os.path.join(workdir, 'checkpoints', str(step), 'config', 'metadata')))
+  for candidate in reversed(steps(workdir)):
+    item = os.path.join(workdir, 'checkpoints', str(candidate), 'config')
+    if not os.path.isdir(item):
+      return None  # A checkpoint from before configs were saved in it.
+    try:
+      raw = read_json(os.path.join(item, 'metadata'))
+    except InvalidJSONError:
+      continue
+    if raw is not None:
+      return _as_config(raw)
+  return None
 
 
 def flat(config) -> dict:
@@ -151,11 +170,7 @@ def write_atomically(path: str, data) -> None:
 
 def history(workdir: str) -> list[dict]:
   """The entries of <workdir>/config_history.json (oldest first; [] when nothing changed yet)."""
-  path = os.path.join(workdir, HISTORY)
-  if not os.path.exists(path):
-    return []
-  with open(path) as f:
-    return json.load(f)
+  return read_json(os.path.join(workdir, HISTORY)) or []
 
 
 def record_changes(workdir: str, config, changes: dict, step: int) -> None:
@@ -246,5 +261,5 @@ def unknown_key_sentence(key: str, config) -> str:
           f'(--config.KEY=VALUE).')
 
 
-__all__ = ['WorkdirBusyError', 'claim', 'differences', 'history', 'latest_step', 'load_saved', 'record_changes',
-           'release', 'resolve', 'unknown_key_sentence', 'write_config', 'write_atomically']
+__all__ = ['InvalidJSONError', 'WorkdirBusyError', 'claim', 'differences', 'history', 'latest_step', 'load_saved',
+           'record_changes', 'release', 'resolve', 'unknown_key_sentence', 'write_config', 'write_atomically']

@@ -16,6 +16,7 @@ import pytest
 from flax import serialization
 
 from dss_jax import checkpoint, errors, losses, train
+from dss_jax import state as state_lib
 from dss_jax import workdir as workdir_lib
 from dss_jax.state import init_state
 
@@ -227,6 +228,63 @@ class TestTrainAndEvaluate:
     restored = checkpoint.restore_workdir(older, train.create_train_state(config, jax.random.key(5), mesh))
     jax.tree_util.tree_map(np.testing.assert_array_equal, jax.device_get(restored), state)
 
+  @pytest.mark.parametrize('damage', ['truncated', 'missing', 'zero_bytes', 'corrupt_state_metadata',
+                                      'corrupt_config_item', 'reader'])
+  def test_a_damaged_newest_checkpoint_is_set_aside_and_the_previous_one_restored(self, run, config, tmp_path,
+                                                                                   mesh, caplog, damage):
+    """Step 4's largest file cut short (a full disk), its largest array file removed or emptied, or a metadata
+    file corrupt: what training does before its first step (check_config, a writer manager, restore) says so in
+    one line, renames the folder to 4.damaged (every file kept) and restores step 2. A reader (sample, eval)
+    falls back too but renames nothing."""
+    workdir, _ = run
+    copy = str(tmp_path / 'run')
+    shutil.copytree(workdir, copy)
+    newest = os.path.join(copy, 'checkpoints', '4')
+    files = sorted((os.path.getsize(p), p) for p in glob.glob(os.path.join(newest, '**'), recursive=True)
+                   if os.path.isfile(p))
+    largest = files[-1][1]
+    largest_data = [p for _, p in files if f'{os.sep}d{os.sep}' in p][-1]  # Of the array data (OCDBT) files.
+    if damage in ('truncated', 'reader'):
+      os.truncate(largest, os.path.getsize(largest) // 2)
+    elif damage == 'missing':
+      os.remove(largest_data)
+    elif damage == 'zero_bytes':
+      os.truncate(largest_data, 0)
+    else:
+      item = 'state/_METADATA' if damage == 'corrupt_state_metadata' else 'config/metadata'
+      with open(os.path.join(newest, item), 'w') as f:
+        f.write('{"step": 4, "tree": ')
+    count = len(glob.glob(os.path.join(copy, '**'), recursive=True))
+    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=train.shardings(mesh)[0]),
+                            state_lib.abstract_state(config))
+    writer = damage != 'reader'
+    with caplog.at_level('WARNING'):
+      checkpoint.check_config(copy, config, record=writer)
+      with checkpoint.manager(copy, writer=writer) as mngr:
+        restored = checkpoint.restore(mngr, abstract)
+        assert mngr.all_steps() == ([2] if writer else [2, 4])
+    assert int(restored.step) == 2
+    (line,) = [r.getMessage() for r in caplog.records if r.levelname == 'WARNING']
+    ending = 'resuming from step 2.' if writer else 'using step 2 (a resumed training run sets it aside).'
+    assert line.startswith('Checkpoint 4 ') and ' cannot be restored (' in line and line.endswith(ending)
+    assert '\n' not in line
+    if writer:
+      assert f'set aside as {newest}.damaged (nothing deleted); resuming from step 2.' in line
+    assert sorted(os.listdir(os.path.join(copy, 'checkpoints'))) == (['2', '4.damaged'] if writer else ['2', '4'])
+    assert len(glob.glob(os.path.join(copy, '**'), recursive=True)) == count  # Nothing deleted.
+
+  def test_checkpoints_that_do_not_fit_are_not_taken_for_damage(self, run, config, tmp_path, mesh):
+    """When no checkpoint restores (here: another network's shapes), nothing is set aside and the newest one's
+    error is raised: a checkpoint counts as damaged only when an older one restores."""
+    workdir, _ = run
+    copy = str(tmp_path / 'run')
+    shutil.copytree(workdir, copy)
+    other = config.copy_and_resolve_references()
+    other.style_dim = 8
+    with checkpoint.manager(copy, writer=True) as mngr, pytest.raises(ValueError):
+      checkpoint.restore(mngr, state_lib.abstract_state(other))
+    assert workdir_lib.steps(copy) == [2, 4] and sorted(os.listdir(checkpoint.checkpoint_dir(copy))) == ['2', '4']
+
   def test_planted_nan_stops_with_a_message_and_keeps_a_restorable_checkpoint(self, config, tmp_path, mesh):
     def batches():
       for i in range(100):
@@ -291,6 +349,15 @@ def test_sigint_and_sigterm_save_the_step_and_stop_with_one_line(config, tmp_pat
   assert {'steps_per_sec', 'G/latent_cyc'} <= set(tags)
   assert glob.glob(os.path.join(workdir, 'plugins', 'profile', '*', '*.xplane.pb'))  # TensorBoard's Profile tab.
   assert 'generator:' in open(os.path.join(workdir, 'parameter_overview.txt')).read()
+
+
+def test_at_least_two_checkpoints_are_kept_so_damage_has_a_fallback(tmp_path):
+  """config.keep_checkpoints=1 still keeps two: a damaged newest checkpoint leaves an intact one."""
+  with checkpoint.manager(str(tmp_path), keep=1, writer=True) as mngr:
+    for step in (1, 2, 3):
+      mngr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave({'x': np.full(2, step)})))
+    mngr.wait_until_finished()
+    assert mngr.all_steps() == [2, 3]
 
 
 def test_evaluation_scalars_are_every_number_of_the_result():
