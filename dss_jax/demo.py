@@ -51,6 +51,22 @@ DISPLAY_SIZE = 256  # Images are shown at least this large (nearest neighbour: t
 CENTRE_RATIO = 1.5  # A change this much denser in the centre (or at the edges) than elsewhere is said to be there.
 UPLOAD_HINT = 'upload a PNG, JPEG or another picture PIL reads'
 
+# Run by the page when it opens. A slider's own ↺ button sets the value the slider had when the page opened and
+# tells the server nothing the page listens to (its `.input` is for the user's moves). This sends its clicks to
+# the page's hidden reset_<component> button instead, whose handler goes back to the value of the style in use
+# (a reference's, or the last new style's) and redraws the output.
+RESET_REDIRECT = """() => {
+  document.addEventListener('click', (event) => {
+    const reset = event.target.closest && event.target.closest('[data-testid="reset-button"]');
+    const slider = reset && reset.closest('[id^="slider_"]');
+    const target = slider && document.getElementById('reset_' + slider.id.slice('slider_'.length));
+    if (!target) return;
+    event.stopPropagation();
+    event.preventDefault();
+    (target.tagName === 'BUTTON' ? target : target.querySelector('button')).click();
+  }, true);
+}"""
+
 
 # ------------------------------------------------------------------------------------------ uploads
 
@@ -329,8 +345,8 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
     return (gr.Gallery(value=refs), None, *sliders_for(domain, coords), output(source, domain, coords),
             f'Target domain {domain}: {note}.')
 
-  def set_style(domain, source, coords, reference, message):
-    return (coords, reference, *sliders_for(domain, coords), output(source, domain, coords),
+  def set_style(domain, source, coords, reference, message):  # coords are also where the ↺ buttons go back to.
+    return (coords, coords, reference, *sliders_for(domain, coords), output(source, domain, coords),
             message + clipped_note(coords))
 
   def pick_reference(domain, source, evt: gr.SelectData):
@@ -342,10 +358,10 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
 
   def upload_reference(path, domain, source, coords, reference):
     if path is None:
-      return (gr.skip(),) * (5 + n_sliders)
+      return (gr.skip(),) * (6 + n_sliders)
     image, message = read_image(path, t.config.img_size)
     if image is None:
-      return (coords, reference, *[gr.skip()] * n_sliders, gr.skip(), message, None)
+      return (coords, gr.skip(), reference, *[gr.skip()] * n_sliders, gr.skip(), message, None)
     coords = editor.coordinates(domain, reference=image)
     return (*set_style(domain, source, coords, image, f'Reference: {message} The sliders show its style.'), None)
 
@@ -360,6 +376,15 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
       coords[component] = value
       return coords, output(source, domain, coords)
     return move
+
+  def resetter(component):
+    def reset(domain, source, coords, origin, reference):  # ↺: back to the style in use, redrawn.
+      coords = np.array(coords, np.float32)
+      coords[component] = origin[component]
+      whose = "the reference's" if reference is not None else "the style's"
+      return (coords, slider_value(coords[component]), output(source, domain, coords),
+              f'Component {component} is back at {whose} value, {coords[component]:+.2f}.')
+    return reset
 
   def save(domain, source, coords, reference):
     if source is None:
@@ -377,6 +402,7 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
     gr.Markdown(f'### dss_jax editing page: {title}\n{space_text}.')
     source_state, coords_state = gr.State(source0), gr.State(coords0)
     reference_state, seed_state = gr.State(None), gr.State(1)
+    origin_state = gr.State(coords0)  # The coordinates of the style in use, before any slider moved: where ↺ goes.
     with gr.Row():
       with gr.Column(scale=1):
         sources = gr.Gallery(value=thumbs(editor.sources), label='Source: pick one (validation images)', columns=4,
@@ -403,13 +429,14 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
         sliders = [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=slider_value(coords0[c.index]), step=SLIDER_STEP,
                              label=c.label, info=c.info, elem_id=f'slider_{c.index}')
                    for c in editor.slider_components(domain0)]
+        resets = [gr.Button('↺', visible='hidden', elem_id=f'reset_{c}') for c in editor.sliders]
 
     sources.select(pick_source, [domain, coords_state], [source_state, source_view, output_view, message])
     source_file.upload(upload_source, [source_file, domain, coords_state, source_state],
                        [source_state, source_view, output_view, message, source_file])
     domain.change(change_domain, [domain, source_state, coords_state],
                   [references, reference_state, *sliders, output_view, message])
-    style_outputs = [coords_state, reference_state, *sliders, output_view, message]
+    style_outputs = [coords_state, origin_state, reference_state, *sliders, output_view, message]
     references.select(pick_reference, [domain, source_state], style_outputs)
     reference_file.upload(upload_reference, [reference_file, domain, source_state, coords_state, reference_state],
                           [*style_outputs, reference_file])
@@ -417,6 +444,10 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
     for c, slider in zip(editor.sliders, sliders):  # .input: the user's moves only, not the page's own updates.
       slider.input(mover(c), [domain, source_state, coords_state, slider], [coords_state, output_view],
                    trigger_mode='always_last', show_progress='hidden')
+    for c, slider, reset in zip(editor.sliders, sliders, resets):
+      reset.click(resetter(c), [domain, source_state, coords_state, origin_state, reference_state],
+                  [coords_state, slider, output_view, message], show_progress='hidden')
+    page.load(None, js=RESET_REDIRECT)
     save_button.click(save, [domain, source_state, coords_state, reference_state], [saved, message])
   return page
 

@@ -136,8 +136,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope='module')
-def browser_page(editor, tmp_path_factory):
-  """(playwright page showing the editing page, folder of saved grids)."""
+def browser_session(editor, tmp_path_factory):
+  """(chromium browser, URL of the editing page, folder of saved grids): one server and browser per module."""
   pytest.importorskip('gradio', reason="gradio is not installed: pip install -e '.[demo]'")
   sync_api = pytest.importorskip('playwright.sync_api', reason='playwright is not installed (pip install playwright)')
   if not CHROMIUM:
@@ -146,12 +146,35 @@ def browser_page(editor, tmp_path_factory):
   page, url = demo.launch(editor, out_dir, port=_free_port(), block=False, title='test')
   with sync_api.sync_playwright() as p:
     browser = p.chromium.launch(executable_path=CHROMIUM)
-    tab = browser.new_page(viewport={'width': 1400, 'height': 1000})
-    tab.goto(url)
-    tab.wait_for_selector('#output img', timeout=60_000)
-    yield tab, out_dir
+    yield browser, url, out_dir
     browser.close()
   page.close()
+
+
+def _open(browser, url):
+  tab = browser.new_page(viewport={'width': 1400, 'height': 1000})
+  tab.goto(url)
+  tab.wait_for_selector('#output img', timeout=60_000)
+  return tab
+
+
+@pytest.fixture(scope='module')
+def browser_page(browser_session):
+  """(playwright page showing the editing page, folder of saved grids): shared by the tests of this module, in
+  file order."""
+  browser, url, out_dir = browser_session
+  tab = _open(browser, url)
+  yield tab, out_dir
+  tab.close()
+
+
+@pytest.fixture
+def fresh_tab(browser_session):
+  """(a new tab, folder of saved grids): the page as it opens (gradio keeps each tab's state apart)."""
+  browser, url, out_dir = browser_session
+  tab = _open(browser, url)
+  yield tab, out_dir
+  tab.close()
 
 
 def _output(tab) -> str:
@@ -202,14 +225,40 @@ def test_new_style_and_domain_change_update_the_output(browser_page):
   assert 'Target domain domain3' in tab.inner_text('#message')
 
 
+def _save(tab) -> str:
+  """Clicks "Save grid" and returns the path of the PNG it wrote, read from the page's message."""
+  before = tab.inner_text('#message')
+  tab.click('#save')
+  tab.wait_for_function('b => { const m = document.querySelector("#message").innerText; '
+                        'return m != b && m.startsWith("Saved"); }', arg=before, timeout=30_000)
+  return tab.inner_text('#message').strip()[len('Saved '):-1]
+
+
 def test_save_grid_writes_a_png(browser_page):
   tab, out_dir = browser_page
-  tab.click('#save')
-  tab.wait_for_function('() => document.querySelector("#message").innerText.startsWith("Saved")', timeout=30_000)
-  [name] = os.listdir(out_dir)
-  assert name.endswith('.png') and name in tab.inner_text('#message')
-  with Image.open(os.path.join(out_dir, name)) as picture:
+  path = _save(tab)
+  assert os.path.dirname(path) == out_dir and path.endswith('.png') and os.path.basename(path) in os.listdir(out_dir)
+  with Image.open(path) as picture:
     assert picture.format == 'PNG'
+
+
+def test_reset_goes_back_to_the_references_value_redraws_and_saves_what_is_shown(fresh_tab, editor):
+  tab, _ = fresh_tab
+  before = _output(tab)
+  tab.locator('#references .thumbnail-item').nth(1).click()
+  _wait_for_new_output(tab, before)
+  reference = editor.references(0)[1]
+  at_reference, positions = _output(tab), _sliders(tab, editor)
+  moved = editor.sliders[0]
+  tab.locator(f'#slider_{moved} input[type=range]').fill('2.5')
+  _wait_for_new_output(tab, at_reference)
+  tab.click(f'#slider_{moved} [data-testid=reset-button]')
+  # The output is redrawn at the reference's style (gradio names its files by content: the same picture).
+  tab.wait_for_function('s => document.querySelector("#output img").src == s', arg=at_reference, timeout=15_000)
+  assert _sliders(tab, editor) == positions  # The reference's value, not the one the page opened with.
+  with Image.open(_save(tab)) as saved:  # The grid is titled with the values shown.
+    expected = editor.grid(editor.sources[0], 0, editor.coordinates(0, reference=reference), reference)
+    np.testing.assert_array_equal(np.asarray(saved), expected)
 
 
 @pytest.mark.parametrize('name,array,expected', [
