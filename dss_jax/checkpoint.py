@@ -30,6 +30,7 @@ import orbax.checkpoint as ocp
 from absl import logging
 from flax import serialization
 
+from dss_jax import preflight
 from dss_jax import state as state_lib
 from dss_jax import workdir as workdir_lib
 
@@ -91,6 +92,8 @@ def check_config(workdir: str, config, *, record: bool = False) -> None:
                     workdir_lib.config_path(workdir), workdir_lib.latest_step(workdir))
     saved = in_checkpoint
   if saved is not None and workdir_lib.has_checkpoint(workdir):
+    if record:  # main.py refuses it before the imports; here for the Python API.
+      preflight.check_total_iters(config, workdir_lib.latest_step(workdir))
     written_by = in_checkpoint if in_checkpoint is not None else saved
     keys = state_lib.mismatch(written_by, config)
     if keys is not None:

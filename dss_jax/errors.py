@@ -91,7 +91,7 @@ def sentences_not_tracebacks():
     sys.stderr.write(f'{e}\n')
     sys.stderr.flush()
     raise SystemExit(128 + e.signum) from None
-  except (ValueError, OSError, FloatingPointError, ImportError) as e:
+  except Exception as e:  # noqa: BLE001 - ours whatever builtin it subclasses (ValueError, OSError, RuntimeError...).
     if not type(e).__module__.startswith(('dss_jax', '__main__')):
       raise
     raise SystemExit(f'error: {e}') from None

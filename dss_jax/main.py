@@ -203,8 +203,9 @@ def _resolve_config():
   requested = FLAGS.config  # None without --config.
   saved = None
   if FLAGS.mode in ('train', 'sample', 'eval', 'demo'):
-    if FLAGS.workdir is None:
-      raise app.UsageError(f'--workdir is required for --mode={FLAGS.mode}.')
+    if not FLAGS.workdir:  # One sentence, not absl's usage text (every flag's help) with the reason last.
+      raise SystemExit(f'error: --workdir is required for --mode={FLAGS.mode}: the run\'s folder (checkpoints, logs, '
+                       'config.json), e.g. --workdir=runs/demo.')
     source = _source_workdir()
     saved = workdir_lib.load_saved(source)
     if saved is None:  # config.json lost: the latest checkpoint's own config (training rewrites the file from it).
@@ -253,6 +254,8 @@ def _preflight(config) -> None:
   if FLAGS.mode == 'eval':
     preflight.check_something_to_evaluate(config)
   if FLAGS.mode == 'sample':
+    if FLAGS.image is not None:
+      preflight.check_image(FLAGS.image)
     preflight.floats(FLAGS.psi, 'psi')
     preflight.floats(FLAGS.traversal_values, 'traversal_values')
     if FLAGS.target is not None:
@@ -280,14 +283,18 @@ def _compilation_cache() -> None:
 
 
 def main(argv):
+  # Usage mistakes are one sentence each, not absl's usage text (every flag's help) with the reason last.
   if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+    raise SystemExit(f'error: unexpected arguments {argv[1:]}: every option is a flag (--name=value); '
+                     '--help lists them.')
   if FLAGS.distributed and FLAGS.mode != 'train':
-    raise app.UsageError(f'--distributed is for training; --mode={FLAGS.mode} runs on one host, without it.')
+    raise SystemExit(f'error: --distributed is for training; --mode={FLAGS.mode} runs on one host, without it.')
   # Our own errors are sentences for the user (missing data, wrong domain count, another config's
   # checkpoint, a diverged run, missing metric weights, a busy workdir): printed without a traceback.
   with errors.sentences_not_tracebacks():
     config, resumed, note = _resolve_config()
+    if FLAGS.mode == 'train' and resumed:  # Before the first line, which would say 'holds step 10 of 5'.
+      preflight.check_total_iters(config, workdir_lib.latest_step(FLAGS.workdir))
     _announce(config, resumed)
     if note:
       logging.info('%s', note)

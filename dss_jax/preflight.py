@@ -4,7 +4,10 @@ before writing anything: each mistake costs seconds, not a minute of imports and
 - `check_values(config)`: the config's values (positive sizes and intervals, the step's choices).
 - `check_data(config)`: the dataset's layout and its domain count against config.num_domains (folder names
   only: no image is read).
-- `check_writable(workdir)`: the workdir can be created and written.
+- `check_writable(workdir)`: the workdir can be created and written (tried, not inferred from permission bits:
+  /proc and /sys pass those for root and refuse every new file).
+- `check_total_iters(config, step)`: a resume's total_iters is not below the step the workdir holds.
+- `check_image(path)`: `--mode=sample --image` is a file PIL can read.
 - `check_something_to_evaluate(config)`: `--mode=eval` outside the synthetic dataset measures FID and LPIPS
   only, so without both weight files there is nothing to evaluate: one sentence instead of an empty table.
 - `domain_index(names, target)`, `floats(values, flag)`: the sample flags `--target`, `--traversal_values`, `--psi`.
@@ -53,16 +56,57 @@ def check_data(config) -> list[str]:
 
 
 def check_writable(workdir: str) -> None:
-  """OSError as one sentence when `workdir` cannot be created or written; creates nothing when it cannot."""
+  """OSError as one sentence when `workdir` cannot be created or written; creates nothing when it cannot.
+  Writing is tried (a nameless temporary file in the folder, or in its nearest existing parent, gone when
+  closed): permission bits pass for root everywhere, and /proc, /sys or a read-only mount refuse anyway."""
+  import tempfile
   path = os.path.abspath(workdir)
   existing = path
   while not os.path.exists(existing):
     existing = os.path.dirname(existing)
   if not os.path.isdir(existing):
     raise WorkdirNotWritableError(f'--workdir {workdir!r} cannot be made: {existing!r} is a file, not a folder.')
+  what = 'is not writable' if existing == path else f'cannot be created ({existing!r} is not writable)'
   if not os.access(existing, os.W_OK | os.X_OK):
-    what = 'is not writable' if existing == path else f'cannot be created ({existing!r} is not writable)'
     raise WorkdirNotWritableError(f'--workdir {workdir!r} {what}; give a folder you can write to.')
+  try:
+    with tempfile.TemporaryFile(dir=existing):
+      pass
+  except OSError as e:
+    what = 'cannot be written: it' if existing == path else f'cannot be created: {existing!r}'
+    raise WorkdirNotWritableError(f'--workdir {workdir!r} {what} refuses new files ({e.strerror or e}); give a '
+                                  'folder you can write to.') from None
+
+
+def check_total_iters(config, step: int | None) -> None:
+  """BadInputError when a resume asks for fewer steps in all (config.total_iters) than the workdir's latest
+  checkpoint `step` already holds (None: a fresh run); total_iters equal to it is a finished run."""
+  total = config.get('total_iters')
+  if step is not None and isinstance(total, int) and 0 < total < step:
+    raise BadInputError(f'config.total_iters is {total}, below step {step}, which the workdir already holds; give '
+                        f'--config.total_iters={step} or more (the steps in all, not the steps to add), or a fresh '
+                        '--workdir.')
+
+
+def check_image(path: str) -> None:
+  """BadInputError when `--image` is not an image file PIL can read (checked before the model is loaded)."""
+  if not path:
+    raise BadInputError('--image needs the path of an image file (e.g. --image=cat.jpg).')
+  if not os.path.exists(path):
+    raise BadInputError(f'--image {path!r} does not exist; give the path of an image file (PNG, JPEG, ...).')
+  if not os.path.isfile(path):
+    raise BadInputError(f'--image {path!r} is a folder, not an image file; for a folder of images use '
+                        f'--src_dir={path}.')
+  from PIL import Image, UnidentifiedImageError
+  try:
+    with Image.open(path) as image:
+      image.verify()
+  except UnidentifiedImageError:
+    raise BadInputError(f'--image {path!r} is not an image file PIL can read; give a PNG, JPEG or other image '
+                        'file.') from None
+  except (OSError, SyntaxError, ValueError) as e:
+    raise BadInputError(f'--image {path!r} cannot be read as an image (damaged or cut short: {e}); give a PNG, '
+                        'JPEG or other image file.') from None
 
 
 def check_something_to_evaluate(config) -> None:
@@ -108,5 +152,5 @@ def floats(values: list[str], flag: str) -> list[float]:
   return out
 
 
-__all__ = ['CHOICES', 'check_data', 'check_something_to_evaluate', 'check_values', 'check_writable', 'domain_index',
-           'floats']
+__all__ = ['CHOICES', 'check_data', 'check_image', 'check_something_to_evaluate', 'check_total_iters', 'check_values',
+           'check_writable', 'domain_index', 'floats']

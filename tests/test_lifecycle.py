@@ -223,3 +223,88 @@ def test_a_resume_reads_the_workdirs_config_and_names_what_the_config_file_would
   assert f"The run's config is {workdir}/config.json; configs/synthetic.py differs from it in " in lines[1]
   assert 'dim_in' in lines[1] and 'kept as the run has them' in lines[1]
   assert rc != 0 and 'jax was imported before the check' in text  # Then training would start.
+
+
+# ------------------------------------------------------------------ issue 30: the project's own sentences
+
+
+@pytest.mark.parametrize('image, sentence', [
+    ('nosuch.jpg', "--image '{tmp}/nosuch.jpg' does not exist; give the path of an image file"),
+    ('notes.png', "--image '{tmp}/notes.png' is not an image file PIL can read; give a PNG, JPEG"),
+    ('cut.png', "--image '{tmp}/cut.png' cannot be read as an image (damaged or cut short: "),
+    ('', '--image needs the path of an image file'),
+])
+def test_a_sample_image_that_is_not_one_is_a_sentence_before_the_heavy_imports(tmp_path, no_heavy_imports, image,
+                                                                               sentence):
+  from PIL import Image
+  workdir = _workdir_with_config(tmp_path / 'run')
+  (tmp_path / 'notes.png').write_text('not a picture')
+  Image.new('RGB', (64, 64), 'red').save(tmp_path / 'whole.png')
+  (tmp_path / 'cut.png').write_bytes((tmp_path / 'whole.png').read_bytes()[:60])
+  path = str(tmp_path / image) if image else ''
+  error = _one_error(*_main(['--mode=sample', f'--workdir={workdir}', f'--image={path}'], no_heavy_imports))
+  assert sentence.format(tmp=tmp_path) in error
+  assert sorted(os.listdir(workdir)) == ['config.json']
+
+
+@pytest.mark.parametrize('mode', ['train', 'sample', 'eval'])
+def test_an_invalid_config_json_is_one_sentence(tmp_path, no_heavy_imports, mode):
+  workdir = _workdir_with_config(tmp_path / 'run')
+  (workdir / 'checkpoints' / '2').mkdir(parents=True)
+  (workdir / 'config.json').write_text('{"lr": 0.1,')
+  error = _one_error(*_main([f'--mode={mode}', f'--workdir={workdir}'], no_heavy_imports))
+  assert error.startswith(f'error: {workdir}/config.json is not valid JSON (') and error.endswith(
+      "move it aside and rerun: it is rewritten from the latest checkpoint's config (or use a fresh --workdir).")
+
+
+@pytest.mark.parametrize('workdir', ['/proc/dss_jax_run', '/sys/kernel/dss_jax_run'])
+def test_a_workdir_in_a_system_folder_is_refused_before_the_heavy_imports(no_heavy_imports, workdir):
+  """/proc and /sys pass permission checks for root (os.access), then refuse every new file: writing is tried."""
+  if not os.path.isdir(os.path.dirname(workdir)):
+    pytest.skip(f'{os.path.dirname(workdir)} is not mounted here.')
+  error = _one_error(*_main([*TRAIN, f'--workdir={workdir}'], no_heavy_imports))
+  assert error.startswith(f"error: --workdir '{workdir}' cannot be created: '{os.path.dirname(workdir)}' refuses "
+                          'new files (') and error.endswith('give a folder you can write to.')
+
+
+@pytest.mark.parametrize('args, sentence', [
+    ([*TRAIN], "error: --workdir is required for --mode=train: the run's folder (checkpoints, logs, config.json), "
+               'e.g. --workdir=runs/demo.'),
+    (['--mode=sample'], 'error: --workdir is required for --mode=sample: '),
+    ([*TRAIN, '--workdir=/tmp/x', 'stray'], "error: unexpected arguments ['stray']: every option is a flag"),
+])
+def test_usage_mistakes_are_one_line_without_the_flags_help(no_heavy_imports, args, sentence):
+  rc, text = _main(args, no_heavy_imports)
+  assert rc != 0 and text.strip().startswith(sentence) and len(text.strip().splitlines()) == 1, text
+
+
+def test_total_iters_below_the_step_the_workdir_holds_is_refused(tmp_path, no_heavy_imports):
+  """A resume with --config.total_iters=3 on a workdir holding step 4: one sentence before anything is
+  imported or recorded (the run would have said 'holds step 4 of 3' and written total_iters 3 into
+  config.json); 4, the step it holds, is a finished run."""
+  workdir = _workdir_with_config(tmp_path / 'run')
+  (workdir / 'checkpoints' / '4').mkdir(parents=True)
+  before = (workdir / 'config.json').read_text()
+  error = _one_error(*_main([*TRAIN, f'--workdir={workdir}', '--config.total_iters=3'], no_heavy_imports))
+  assert error == ('error: config.total_iters is 3, below step 4, which the workdir already holds; give '
+                   '--config.total_iters=4 or more (the steps in all, not the steps to add), or a fresh --workdir.')
+  rc, text = _main([*TRAIN, f'--workdir={workdir}', '--config.total_iters=4'], no_heavy_imports)
+  assert 'finished: it holds step 4 of 4' in text.splitlines()[0] and 'jax was imported before the check' in text
+  # The Python API (train_and_evaluate's first check) refuses it too, and records nothing.
+  from dss_jax import checkpoint, errors
+  config = tiny_config()
+  config.total_iters = 3
+  with pytest.raises(errors.BadInputError, match='config.total_iters is 3, below step 4'):
+    checkpoint.check_config(str(workdir), config, record=True)
+  assert (workdir / 'config.json').read_text() == before and not (workdir / 'config_history.json').exists()
+
+
+def test_every_error_class_of_ours_is_a_sentence_whatever_builtin_it_extends(capsys):
+  from dss_jax import errors
+  for base in (ValueError, OSError, RuntimeError, KeyError, TypeError):
+    ours = type('Ours', (base,), {'__module__': 'dss_jax.somewhere'})
+    with pytest.raises(SystemExit) as stop, errors.sentences_not_tracebacks():
+      raise ours('what was wrong and how to fix it')
+    assert str(stop.value.code).startswith('error: ') and 'how to fix it' in str(stop.value.code)
+  with pytest.raises(RuntimeError), errors.sentences_not_tracebacks():  # A library's error keeps its traceback.
+    raise RuntimeError('from a library')
