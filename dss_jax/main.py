@@ -5,12 +5,14 @@
   python -m dss_jax.main --workdir=runs/demo --mode=sample
   python -m dss_jax.main --config=configs/afhq.py --workdir=runs/afhq --mode=sample --image=cat.jpg --target=dog --num=8
   python -m dss_jax.main --workdir=runs/demo --mode=eval
+  python -m dss_jax.main --workdir=runs/demo --config.total_iters=6   # resume, 6 steps in all
   python -m dss_jax.main --workdir=runs/demo --mode=demo   # the editing page (demo.py)
   python -m dss_jax.main --config=configs/celeba_hq.py --config.fan_path=checkpoints/fan.npz --mode=align \
       --inp_dir=my_faces --out_dir=my_faces_aligned
 
 A workdir's config.json is every mode's config (dss_jax/workdir.py): `--mode=sample`, `--mode=eval` and a
-resume need only `--workdir`; `--config.KEY=VALUE` changes a key (on a resume: recorded in config.json and
+resume need only `--workdir`; `--config.KEY=VALUE` changes a key, with or without `--config` (without it the
+workdir's config is the base: configs/workdir.py; on a resume the change is recorded in config.json and
 config_history.json; a change of the networks' shapes is refused). Before importing JAX or TensorFlow, main
 prints what it will do and checks the config, the data's layout and the workdir (dss_jax/preflight.py).
 """
@@ -121,9 +123,15 @@ def _evaluate_after_training(config, state):
   print(evaluate.markdown(metrics))
 
 
+# The config file of an existing run (its config.json): the base of --config.KEY=VALUE flags without --config.
+WORKDIR_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs', 'workdir.py')
+
+
 def _parse_flags(argv):
   """absl's flag parsing, with one sentence (no traceback) for a --config.KEY the config does not have, a
-  value of the wrong type, or a config file that does not exist."""
+  value of the wrong type, or a config file that does not exist. --config.KEY=VALUE flags without --config
+  change the workdir's config (`_with_workdir_config`)."""
+  argv = _with_workdir_config(argv)
   try:
     return FLAGS(argv)
   except (AttributeError, KeyError):  # ml_collections: an override of a key the config lacks.
@@ -139,6 +147,44 @@ def _parse_flags(argv):
     raise SystemExit(f'error: {text}') from None
   except FileNotFoundError as e:
     raise SystemExit(f'error: {e}') from None
+
+
+def _flag_value(argv, name: str) -> str | None:
+  """The last value of --name (as --name=value or --name value) in argv, read before absl parses it."""
+  value = None
+  for i, token in enumerate(argv[1:], 1):
+    bare = token.lstrip('-')
+    if token.startswith('-') and bare.startswith(name + '='):
+      value = bare.split('=', 1)[1]
+    elif token.startswith('-') and bare == name and i + 1 < len(argv):
+      value = argv[i + 1]
+  return value
+
+
+def _with_workdir_config(argv) -> list:
+  """argv, with --config=configs/workdir.py:<workdir> in front when it has --config.KEY=VALUE flags and no
+  --config: the run's config.json is the base they change (for train, sample, eval and demo; with
+  --checkpoint=<another workdir>, that one's), as `_resolve_config` does without flags. One sentence when there
+  is no run config to change."""
+  overrides = [t.lstrip('-').split('=', 1)[0] for t in argv[1:] if t.startswith('-') and
+               t.lstrip('-').startswith('config.')]
+  if not overrides or any(t.startswith('-') and t.lstrip('-').split('=', 1)[0] == 'config' for t in argv[1:]):
+    return argv
+  mode, workdir = _flag_value(argv, 'mode') or 'train', _flag_value(argv, 'workdir')
+  source = _source_of(mode, workdir, _flag_value(argv, 'checkpoint'))
+  found = False
+  if source:
+    try:
+      found = workdir_lib.load_saved(source) is not None or workdir_lib.checkpoint_config(source) is not None
+    except ValueError as e:  # workdir.InvalidJSONError: config.json cannot be parsed.
+      raise SystemExit(f'error: {e}') from None
+  if not found:
+    where = (f'{source} has no config.json yet' if source else
+             f'--mode={mode} has no --workdir' if mode in ('train', 'sample', 'eval', 'demo') else
+             f'--mode={mode} reads no workdir')
+    raise SystemExit(f'error: --{overrides[0]} changes a config, and there is none to change: {where}; give '
+                     '--config=configs/<file>.py (e.g. --config=configs/synthetic.py).')
+  return [argv[0], f'--config={WORKDIR_CONFIG}:{source}', *argv[1:]]
 
 
 def _unknown_key_sentence(argv) -> str | None:
@@ -186,14 +232,19 @@ def _override_values() -> dict:
 
 
 def _source_workdir() -> str | None:
-  """The workdir whose config.json is the base: --workdir, or for sample/eval the workdir of
-  --checkpoint=<another workdir or its checkpoints/<step> folder>."""
-  if FLAGS.mode in ('sample', 'eval', 'demo') and FLAGS.checkpoint and not FLAGS.checkpoint.isdigit():
-    path = os.path.abspath(FLAGS.checkpoint.rstrip('/'))
+  """The workdir whose config.json is the base (`_source_of` the flags)."""
+  return _source_of(FLAGS.mode, FLAGS.workdir, FLAGS.checkpoint)
+
+
+def _source_of(mode: str, workdir: str | None, checkpoint: str | None) -> str | None:
+  """--workdir, or for sample/eval/demo the workdir of --checkpoint=<another workdir or its checkpoints/<step>
+  folder>; None for the modes that read no workdir (summary, align)."""
+  if mode in ('sample', 'eval', 'demo') and checkpoint and not checkpoint.isdigit():
+    path = os.path.abspath(checkpoint.rstrip('/'))
     if os.path.basename(os.path.dirname(path)) == 'checkpoints':
       path = os.path.dirname(os.path.dirname(path))
     return path
-  return FLAGS.workdir
+  return workdir if mode in ('train', 'sample', 'eval', 'demo') else None
 
 
 def _resolve_config():

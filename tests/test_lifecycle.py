@@ -308,3 +308,42 @@ def test_every_error_class_of_ours_is_a_sentence_whatever_builtin_it_extends(cap
     assert str(stop.value.code).startswith('error: ') and 'how to fix it' in str(stop.value.code)
   with pytest.raises(RuntimeError), errors.sentences_not_tracebacks():  # A library's error keeps its traceback.
     raise RuntimeError('from a library')
+
+
+# ------------------------------------------------------------------ issue 30: the workdir is the base
+
+
+@pytest.mark.parametrize('mode', ['train', 'sample', 'eval'])
+def test_config_overrides_without_config_change_the_workdirs_config(tmp_path, no_heavy_imports, mode):
+  """--workdir=DIR --config.KEY=VALUE, no --config: DIR/config.json is the base (configs/workdir.py). A value
+  preflight refuses shows that the override reached the workdir's config; a good one gets as far as JAX."""
+  workdir = _workdir_with_config(tmp_path / 'run')
+  (workdir / 'checkpoints' / '4').mkdir(parents=True)
+  error = _one_error(*_main([f'--mode={mode}', f'--workdir={workdir}', '--config.batch_size=-4'], no_heavy_imports))
+  assert error == 'error: config.batch_size must be a positive whole number (got -4).'
+  rc, text = _main([f'--mode={mode}', f'--workdir={workdir}', '--config.total_iters', '6', '--config.lr=0.001'],
+                   no_heavy_imports)
+  assert rc != 0 and 'jax was imported before the check' in text and 'error: ' not in text, text
+  if mode == 'train':
+    assert text.splitlines()[0].endswith(f'dss_jax: training synthetic (resuming from step 4 of 6) into {workdir}.')
+  error = _one_error(*_main([f'--mode={mode}', f'--workdir={workdir}', '--config.lrr=1'], no_heavy_imports))
+  assert error.startswith("error: The config has no key 'lrr' (did you mean 'lr'?)")
+  # config.json unchanged until training records the change (train.lock: the good command claimed the workdir).
+  assert sorted(os.listdir(workdir)) == ['checkpoints', 'config.json', *(['train.lock'] if mode == 'train' else [])]
+  assert (workdir / 'config.json').read_text() == tiny_config().to_json_best_effort(indent=2)
+
+
+def test_config_overrides_read_the_checkpoints_workdir_and_need_a_config_somewhere(tmp_path, no_heavy_imports):
+  """eval with --checkpoint=<another workdir>: that workdir's config is the base. Without any run config to
+  change, one sentence says to give --config."""
+  workdir = _workdir_with_config(tmp_path / 'run')
+  (workdir / 'checkpoints' / '4').mkdir(parents=True)
+  error = _one_error(*_main(['--mode=eval', f'--workdir={tmp_path / "eval"}', f'--checkpoint={workdir}',
+                             '--config.batch_size=-4'], no_heavy_imports))
+  assert error == 'error: config.batch_size must be a positive whole number (got -4).'
+  for args, where in (([f'--workdir={tmp_path / "new"}'], f'{tmp_path / "new"} has no config.json yet'),
+                      ([], '--mode=train has no --workdir'), (['--mode=summary'], '--mode=summary reads no workdir')):
+    error = _one_error(*_main([*args, '--config.total_iters=6'], no_heavy_imports))
+    assert error == (f'error: --config.total_iters changes a config, and there is none to change: {where}; give '
+                     '--config=configs/<file>.py (e.g. --config=configs/synthetic.py).')
+  assert not (tmp_path / 'new').exists() and not (tmp_path / 'eval').exists()
