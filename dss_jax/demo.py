@@ -321,47 +321,56 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
   def output(source, domain, coords):
     return None if source is None else display(editor.render(source, domain, coords))
 
-  def set_source(image, message, domain, coords):
-    return image, display(image), output(image, domain, coords), message
+  def set_source(image, message, domain, coords, picked: bool):  # An upload: no validation image is in use.
+    return (image, display(image), gr.skip() if picked else gr.Gallery(selected_index=None),
+            output(image, domain, coords), message)
 
   def pick_source(domain, coords, evt: gr.SelectData):
     i = evt.index
     return set_source(editor.sources[i], f'Source: validation image {i} ({editor.domains[editor.labels[i]]}).',
-                      domain, coords)
+                      domain, coords, picked=True)
 
   def upload_source(path, domain, coords, source):  # The upload box is emptied: ready for the next file.
     if path is None:
-      return (gr.skip(),) * 5
+      return (gr.skip(),) * 6
     image, message = read_image(path, t.config.img_size)
     if image is None:
-      return source, gr.skip(), gr.skip(), message, None
-    return (*set_source(image, 'Source: ' + message, domain, coords), None)
+      return source, gr.skip(), gr.skip(), gr.skip(), message, None
+    return (*set_source(image, 'Source: ' + message, domain, coords, picked=False), None)
 
   def change_domain(domain, source, coords):
     refs = thumbs(editor.references(domain))
     note = ('the sliders keep their positions: the same z in its style distribution' if editor.space == 'z' else
             'the sliders keep their positions, in its code distribution')
-    # The reference was of the previous domain: the saved grid no longer shows it.
-    return (gr.Gallery(value=refs), None, *sliders_for(domain, coords), output(source, domain, coords),
-            f'Target domain {domain}: {note}.')
+    # The reference was of the previous domain: neither the page nor the saved grid shows it any more.
+    return (gr.Gallery(value=refs, selected_index=None), None, reference_view_of(None), *sliders_for(domain, coords),
+            output(source, domain, coords), f'Target domain {domain}: {note}.')
 
-  def set_style(domain, source, coords, reference, message):  # coords are also where the ↺ buttons go back to.
-    return (coords, coords, reference, *sliders_for(domain, coords), output(source, domain, coords),
-            message + clipped_note(coords))
+  def reference_view_of(reference):
+    if reference is None:
+      return gr.Image(value=None, label='Reference: none (a random style)')
+    return gr.Image(value=display(reference), label='Reference (its style is in use)')
+
+  def set_style(domain, source, coords, reference, message, picked: bool = False):
+    """The outputs of a new style: coords are also where the ↺ buttons go back to; the references gallery keeps
+    its highlight only when the style is that of the reference picked in it."""
+    return (coords, coords, reference, reference_view_of(reference),
+            gr.skip() if picked else gr.Gallery(selected_index=None), *sliders_for(domain, coords),
+            output(source, domain, coords), message + clipped_note(coords))
 
   def pick_reference(domain, source, evt: gr.SelectData):
     reference = editor.references(domain)[evt.index]
     coords = editor.coordinates(domain, reference=reference)
     what = 'z = F^-1(E(reference))' if editor.space == 'z' else 'its code E(reference)'
     return set_style(domain, source, coords, reference,
-                     f'Style of reference {evt.index} of {domain}: the sliders show {what}.')
+                     f'Style of reference {evt.index} of {domain}: the sliders show {what}.', picked=True)
 
   def upload_reference(path, domain, source, coords, reference):
     if path is None:
-      return (gr.skip(),) * (6 + n_sliders)
+      return (gr.skip(),) * (8 + n_sliders)
     image, message = read_image(path, t.config.img_size)
     if image is None:
-      return (coords, gr.skip(), reference, *[gr.skip()] * n_sliders, gr.skip(), message, None)
+      return (coords, gr.skip(), reference, gr.skip(), gr.skip(), *[gr.skip()] * n_sliders, gr.skip(), message, None)
     coords = editor.coordinates(domain, reference=image)
     return (*set_style(domain, source, coords, image, f'Reference: {message} The sliders show its style.'), None)
 
@@ -418,6 +427,8 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
         with gr.Row():
           source_view = gr.Image(value=None if source0 is None else display(source0), label='Source', format='png',
                                  interactive=False, elem_id='source', height=256)
+          reference_view = gr.Image(value=None, label='Reference: none (a random style)', format='png',
+                                    interactive=False, elem_id='reference', height=256)
           output_view = gr.Image(value=output(source0, domain0, coords0), label='Output', format='png',
                                  interactive=False, elem_id='output', height=256)
         message = gr.Markdown('Pick a source, a target domain and a style; then move a slider.' if source0 is not None
@@ -431,12 +442,13 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
                    for c in editor.slider_components(domain0)]
         resets = [gr.Button('↺', visible='hidden', elem_id=f'reset_{c}') for c in editor.sliders]
 
-    sources.select(pick_source, [domain, coords_state], [source_state, source_view, output_view, message])
-    source_file.upload(upload_source, [source_file, domain, coords_state, source_state],
-                       [source_state, source_view, output_view, message, source_file])
+    source_outputs = [source_state, source_view, sources, output_view, message]
+    sources.select(pick_source, [domain, coords_state], source_outputs)
+    source_file.upload(upload_source, [source_file, domain, coords_state, source_state], [*source_outputs, source_file])
     domain.change(change_domain, [domain, source_state, coords_state],
-                  [references, reference_state, *sliders, output_view, message])
-    style_outputs = [coords_state, origin_state, reference_state, *sliders, output_view, message]
+                  [references, reference_state, reference_view, *sliders, output_view, message])
+    style_outputs = [coords_state, origin_state, reference_state, reference_view, references, *sliders, output_view,
+                     message]
     references.select(pick_reference, [domain, source_state], style_outputs)
     reference_file.upload(upload_reference, [reference_file, domain, source_state, coords_state, reference_state],
                           [*style_outputs, reference_file])

@@ -242,6 +242,59 @@ def test_save_grid_writes_a_png(browser_page):
     assert picture.format == 'PNG'
 
 
+def _selected(tab, gallery: str) -> list[int]:
+  """The indices of the thumbnails a gallery highlights."""
+  return tab.evaluate('g => Array.from(document.querySelectorAll(`#${g} .thumbnail-item`))'
+                      '.flatMap((e, i) => e.classList.contains("selected") ? [i] : [])', gallery)
+
+
+def _until(tab, condition, what: str):
+  """Waits (10 s at most) for condition(tab) to hold; gradio applies an event's updates a moment after its output."""
+  for _ in range(100):
+    if condition(tab):
+      return
+    tab.wait_for_timeout(100)
+  raise AssertionError(f'The page never showed {what}.')
+
+
+def test_the_galleries_highlight_only_what_is_in_use_and_the_reference_is_shown(fresh_tab, tmp_path):
+  tab, _ = fresh_tab
+  no_reference = lambda tab: tab.locator('#reference img').count() == 0  # noqa: E731
+  assert no_reference(tab)  # The page opens on a random style.
+
+  def pick_reference(i):
+    before = _output(tab)
+    tab.locator('#references .thumbnail-item').nth(i).click()
+    _wait_for_new_output(tab, before)
+    _until(tab, lambda tab: _selected(tab, 'references') == [i] and not no_reference(tab), f'reference {i} in use')
+
+  pick_reference(1)
+  before = _output(tab)
+  tab.click('#new_style')
+  _wait_for_new_output(tab, before)
+  _until(tab, lambda tab: _selected(tab, 'references') == [] and no_reference(tab), 'no reference after New style')
+  pick_reference(0)
+  before = _output(tab)
+  tab.click('#domain input')
+  tab.get_by_role('option', name='domain2').click()
+  _wait_for_new_output(tab, before)
+  _until(tab, lambda tab: _selected(tab, 'references') == [] and no_reference(tab), 'no reference in a new domain')
+  pick_reference(1)
+  before, shown = _output(tab), tab.get_attribute('#reference img', 'src')
+  noise = np.random.default_rng(1).integers(0, 255, (32, 32, 3))
+  tab.set_input_files('#upload_reference input[type=file]', _write(tmp_path / 'ref.png', noise))
+  _wait_for_new_output(tab, before)
+  _until(tab, lambda tab: _selected(tab, 'references') == [] and not no_reference(tab)
+         and tab.get_attribute('#reference img', 'src') != shown, 'the uploaded reference in use')
+
+  before = tab.get_attribute('#source img', 'src')
+  tab.locator('#sources .thumbnail-item').nth(3).click()
+  _until(tab, lambda tab: _selected(tab, 'sources') == [3] and tab.get_attribute('#source img', 'src') != before,
+         'source 3 in use')
+  tab.set_input_files('#upload_source input[type=file]', _write(tmp_path / 'source.png', noise))
+  _until(tab, lambda tab: _selected(tab, 'sources') == [], 'no source highlighted after an upload')
+
+
 def test_reset_goes_back_to_the_references_value_redraws_and_saves_what_is_shown(fresh_tab, editor):
   tab, _ = fresh_tab
   before = _output(tab)
