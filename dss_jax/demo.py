@@ -307,8 +307,16 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
                 "StarGAN v2: the sliders are the style code's components, in std from their mean (its MLP has no "
                 'inverse, so there is no z to edit)')
 
+  class Slider(gr.Slider):
+    """gradio's slider, except that a number typed beyond its ends reaches the handler, which clamps it and says
+    so (gradio's own check raises: a traceback on the console, and box, slider and output that disagree)."""
+    is_template = True  # The page draws it as gradio's slider.
+
+    def preprocess(self, payload):
+      return None if payload is None else float(payload)
+
   def sliders_for(domain, coords):
-    return [gr.Slider(value=slider_value(coords[c.index]), label=c.label, info=c.info)
+    return [Slider(value=slider_value(coords[c.index]), label=c.label, info=c.info)
             for c in editor.slider_components(domain)]
 
   def clipped_note(coords):
@@ -381,9 +389,16 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
 
   def mover(component):
     def move(domain, source, coords, value):  # One slider's own component: the others stay exactly as they are.
+      if value is None or not np.isfinite(value):  # A box being typed in ('-', '') holds no number yet.
+        return (gr.skip(),) * 4
+      clamped = float(np.clip(value, -SLIDER_RANGE, SLIDER_RANGE))
       coords = np.array(coords, np.float32)
-      coords[component] = value
-      return coords, output(source, domain, coords)
+      coords[component] = clamped
+      if clamped == value:
+        return coords, output(source, domain, coords), gr.skip(), gr.skip()
+      return (coords, output(source, domain, coords), clamped,
+              f'{value:g} is beyond the sliders\' range ({-SLIDER_RANGE:g} to {SLIDER_RANGE:+g}): '
+              f'component {component} was set to {clamped:+g}.')
     return move
 
   def resetter(component):
@@ -437,7 +452,7 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
           save_button = gr.Button('Save grid (PNG)', elem_id='save')
           saved = gr.File(label='Saved grid', elem_id='saved', height=90, interactive=False)
       with gr.Column(scale=1):
-        sliders = [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=slider_value(coords0[c.index]), step=SLIDER_STEP,
+        sliders = [Slider(-SLIDER_RANGE, SLIDER_RANGE, value=slider_value(coords0[c.index]), step=SLIDER_STEP,
                              label=c.label, info=c.info, elem_id=f'slider_{c.index}')
                    for c in editor.slider_components(domain0)]
         resets = [gr.Button('↺', visible='hidden', elem_id=f'reset_{c}') for c in editor.sliders]
@@ -454,7 +469,7 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
                           [*style_outputs, reference_file])
     new.click(new_style, [domain, source_state, seed_state], [seed_state, *style_outputs])
     for c, slider in zip(editor.sliders, sliders):  # .input: the user's moves only, not the page's own updates.
-      slider.input(mover(c), [domain, source_state, coords_state, slider], [coords_state, output_view],
+      slider.input(mover(c), [domain, source_state, coords_state, slider], [coords_state, output_view, slider, message],
                    trigger_mode='always_last', show_progress='hidden')
     for c, slider, reset in zip(editor.sliders, sliders, resets):
       reset.click(resetter(c), [domain, source_state, coords_state, origin_state, reference_state],

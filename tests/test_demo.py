@@ -295,6 +295,22 @@ def test_the_galleries_highlight_only_what_is_in_use_and_the_reference_is_shown(
   _until(tab, lambda tab: _selected(tab, 'sources') == [], 'no source highlighted after an upload')
 
 
+def test_a_number_typed_out_of_range_is_clamped_with_a_note(fresh_tab, editor, capfd):
+  tab, _ = fresh_tab
+  c = editor.sliders[1]
+  box, slider = f'#slider_{c} input[type=number]', f'#slider_{c} input[type=range]'
+  capfd.readouterr()
+  tab.fill(box, '7')
+  _until(tab, lambda tab: f'component {c} was set to +3' in tab.inner_text('#message'), 'a note on the clamped value')
+  clamped = _output(tab)
+  assert tab.input_value(box) == '3' and float(tab.input_value(slider)) == 3
+  tab.locator(slider).fill('0')  # The output is that of +3: away and back to +3 on the slider draws the same.
+  _wait_for_new_output(tab, clamped)
+  tab.locator(slider).fill('3')
+  tab.wait_for_function('s => document.querySelector("#output img").src == s', arg=clamped, timeout=15_000)
+  assert 'Traceback' not in capfd.readouterr().err
+
+
 def test_reset_goes_back_to_the_references_value_redraws_and_saves_what_is_shown(fresh_tab, editor):
   tab, _ = fresh_tab
   before = _output(tab)
