@@ -206,8 +206,11 @@ def set_aside(folder: str) -> str:
 def _reason(error: Exception, limit: int = 160) -> str:
   """What went wrong, in at most `limit` characters: the first line of the root cause's message (TensorStore
   wraps it in a message of many lines of specs), without the checkpoint's path, which the line names."""
-  while (error.__cause__ or error.__context__) is not None:
-    error = error.__cause__ or error.__context__
+  while True:  # The chain as a traceback prints it ('raise ... from None' ends it).
+    inner = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    if inner is None:
+      break
+    error = inner
   text = (str(error).strip().splitlines() or [''])[0]
   text = re.sub(r' in OCDBT database at local file "[^"]*"', '', text)
   text = f'{type(error).__name__}: {text}' if text else type(error).__name__

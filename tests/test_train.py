@@ -267,7 +267,7 @@ class TestTrainAndEvaluate:
     (line,) = [r.getMessage() for r in caplog.records if r.levelname == 'WARNING']
     ending = 'resuming from step 2.' if writer else 'using step 2 (a resumed training run sets it aside).'
     assert line.startswith('Checkpoint 4 ') and ' cannot be restored (' in line and line.endswith(ending)
-    assert '\n' not in line
+    assert '\n' not in line and 'StopIteration' not in line  # The error itself, not what it was raised during.
     if writer:
       assert f'set aside as {newest}.damaged (nothing deleted); resuming from step 2.' in line
     assert sorted(os.listdir(os.path.join(copy, 'checkpoints'))) == (['2', '4.damaged'] if writer else ['2', '4'])
