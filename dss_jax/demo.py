@@ -33,6 +33,7 @@ took), so no request waits for a compile.
 
 import dataclasses
 import os
+import re
 import time
 
 import numpy as np
@@ -50,6 +51,19 @@ GRID_CELL = 128  # Cells of the saved grid are at least this large.
 DISPLAY_SIZE = 256  # Images are shown at least this large (nearest neighbour: the model's pixels stay visible).
 CENTRE_RATIO = 1.5  # A change this much denser in the centre (or at the edges) than elsewhere is said to be there.
 UPLOAD_HINT = 'upload a PNG, JPEG or another picture PIL reads'
+UPLOAD_HEIGHT = 130  # Pixels of an upload box: room for its icon and three lines of text.
+SMALL_UPLOAD = 4  # An upload this many times smaller than the model's size is said to show little.
+
+# gradio's gallery gives each column at least 100 px, so four columns overflow a third of the page and the
+# fourth is cut off: here the columns share the gallery's width and the thumbnails stay square. Its upload box's
+# text is at least 240 px tall, which a smaller box clips ("Click to Upload"): here it is as tall as its box.
+PAGE_CSS = """
+#sources .grid-container, #references .grid-container {
+  grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)); grid-auto-rows: auto; grid-template-rows: none;
+}
+#sources .thumbnail-item, #references .thumbnail-item { width: 100%; height: auto; aspect-ratio: 1 / 1; }
+#upload_source [data-testid=upload-text], #upload_reference [data-testid=upload-text] { min-height: 0; }
+"""
 
 # Run by the page when it opens. A slider's own ↺ button sets the value the slider had when the page opened and
 # tells the server nothing the page listens to (its `.input` is for the user's moves). This sends its clicks to
@@ -74,15 +88,16 @@ RESET_REDIRECT = """() => {
 def read_image(path: str, img_size: int) -> tuple[np.ndarray | None, str]:
   """An uploaded file -> (float32 [img_size, img_size, 3] in [-1, 1], or None; one sentence for the page).
 
-  Grayscale and palette images are converted to RGB, transparency is flattened on white and another size is
-  resized (bilinear, without cropping, as training reads images), each said in the sentence. A file PIL
-  cannot read gives None and a sentence saying so.
+  Grayscale and palette images are converted to RGB, transparency is flattened on white, a picture that is not
+  square is cropped to its central square (squashing it would distort what the model sees) and another size is
+  resized (bilinear), each said in the sentence; a picture of one flat colour (a 1x1 image, say) or one much
+  smaller than the model's size gets a warning. A file PIL cannot read gives None and a sentence saying so.
   """
   name = os.path.basename(str(path))
   try:
     with Image.open(path) as image:
       image.load()
-      mode, size = image.mode, image.size
+      mode = image.mode
       notes = []
       if 'transparency' in image.info or mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La'):
         rgba = image.convert('RGBA')
@@ -94,13 +109,27 @@ def read_image(path: str, img_size: int) -> tuple[np.ndarray | None, str]:
       elif mode not in ('RGB', 'RGBA', 'RGBa', 'P', 'PA'):
         notes.append(f'it was {mode} and was converted to RGB')
       image = image.convert('RGB')
-      if image.size != (img_size, img_size):
+      w, h = image.size
+      side = min(w, h)
+      if w != h:
+        left, top = (w - side) // 2, (h - side) // 2
+        image = image.crop((left, top, left + side, top + side))
+        notes.append(f'it was {w}x{h}: its central {side}x{side} square was kept' +
+                     (f' and resized to the model\'s {img_size}x{img_size}' if side != img_size else ''))
+      elif side != img_size:
+        notes.append(f'it was resized from {w}x{h} to the model\'s {img_size}x{img_size}')
+      if side != img_size:
         image = image.resize((img_size, img_size), Image.BILINEAR)
-        notes.append(f'it was resized from {size[0]}x{size[1]} to the model\'s {img_size}x{img_size}')
+      pixels = np.asarray(image)
+      if (pixels == pixels[:1, :1]).all():
+        notes.append('warning: every pixel has the same colour, so the picture is flat')
+      elif side * SMALL_UPLOAD <= img_size:
+        notes.append(f'warning: it has only {side}x{side} pixels, so enlarged to the model\'s {img_size}x{img_size} it '
+                     'shows little')
   except Exception as e:  # noqa: BLE001 - whatever PIL fails on, the user gets the same sentence.
     reason = str(e).split('\n')[0][:120]
     return None, f'{name} is not an image this page can read ({reason}): {UPLOAD_HINT}.'
-  return imglib.from_uint8(np.asarray(image)), f'Loaded {name}' + (': ' + '; '.join(notes) if notes else '') + '.'
+  return imglib.from_uint8(pixels), f'Loaded {name}' + (': ' + '; '.join(notes) if notes else '') + '.'
 
 
 def slider_value(coordinate) -> float:
@@ -269,14 +298,15 @@ class Editor:
     return imglib.labelled_grid([cells], cols, title=title)
 
 
-def save_grid(picture, out_dir: str) -> str:
-  """Writes a grid as <out_dir>/edit_<time>.png (atomically; a new name each time) and returns the path."""
+def save_grid(picture, out_dir: str, domain: str = '') -> str:
+  """Writes a grid as <out_dir>/edit_<domain>_<time>.png (atomically; a new name each time) and returns the path."""
   stamp = time.strftime('%Y%m%d-%H%M%S')
-  path = os.path.join(out_dir, f'edit_{stamp}.png')
+  stem = '_'.join(['edit', *([re.sub(r'[^A-Za-z0-9-]+', '-', domain)] if domain else []), stamp])
+  path = os.path.join(out_dir, f'{stem}.png')
   n = 1
   while os.path.exists(path):
     n += 1
-    path = os.path.join(out_dir, f'edit_{stamp}_{n}.png')
+    path = os.path.join(out_dir, f'{stem}_{n}.png')
   return imglib.save_png(path, picture)
 
 
@@ -414,10 +444,10 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
     if source is None:
       return gr.skip(), 'Pick or upload a source first.'
     try:
-      path = save_grid(editor.grid(source, domain, coords, reference), out_dir)
+      path = save_grid(editor.grid(source, domain, coords, reference), out_dir, domain)
     except OSError as e:
       return gr.skip(), f'Could not save the grid in {out_dir} ({e.strerror or e}): start the page with --out_dir.'
-    return path, f'Saved {path}.'
+    return gr.File(value=path, visible=True), f'Saved {path}.'
 
   domain0 = editor.domains[0]
   source0 = editor.sources[0] if len(editor.sources) else None
@@ -431,14 +461,14 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
       with gr.Column(scale=1):
         sources = gr.Gallery(value=thumbs(editor.sources), label='Source: pick one (validation images)', columns=4,
                              height=260, allow_preview=False, elem_id='sources')
-        source_file = gr.File(label='... or upload a source image', elem_id='upload_source', height=90)
+        source_file = gr.File(label='... or upload a source image', elem_id='upload_source', height=UPLOAD_HEIGHT)
         domain = gr.Dropdown(editor.domains, value=domain0, label='Target domain', elem_id='domain')
         references = gr.Gallery(value=thumbs(editor.references(domain0)), label='Reference: pick one to take its style',
                                 columns=4, height=150, allow_preview=False, elem_id='references')
         reference_file = gr.File(label='... or upload a reference image (of the target domain)',
-                                 elem_id='upload_reference', height=90)
+                                 elem_id='upload_reference', height=UPLOAD_HEIGHT)
         new = gr.Button('New style (random z)', elem_id='new_style')
-      with gr.Column(scale=1):
+      with gr.Column(scale=2):
         with gr.Row():
           source_view = gr.Image(value=None if source0 is None else display(source0), label='Source', format='png',
                                  interactive=False, elem_id='source', height=256)
@@ -448,12 +478,11 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
                                  interactive=False, elem_id='output', height=256)
         message = gr.Markdown('Pick a source, a target domain and a style; then move a slider.' if source0 is not None
                               else 'Upload a source image to start.', elem_id='message')
-        with gr.Row():
-          save_button = gr.Button('Save grid (PNG)', elem_id='save')
-          saved = gr.File(label='Saved grid', elem_id='saved', height=90, interactive=False)
+        save_button = gr.Button('Save grid (PNG)', elem_id='save')
+        saved = gr.File(label='Saved grid', elem_id='saved', interactive=False, visible=False)  # Shown once saved.
       with gr.Column(scale=1):
         sliders = [Slider(-SLIDER_RANGE, SLIDER_RANGE, value=slider_value(coords0[c.index]), step=SLIDER_STEP,
-                             label=c.label, info=c.info, elem_id=f'slider_{c.index}')
+                          label=c.label, info=c.info, elem_id=f'slider_{c.index}')
                    for c in editor.slider_components(domain0)]
         resets = [gr.Button('↺', visible='hidden', elem_id=f'reset_{c}') for c in editor.sliders]
 
@@ -505,7 +534,7 @@ def launch(editor: Editor, out_dir: str, host: str = '127.0.0.1', port: int | No
   page = build_page(editor, out_dir, title)
   _, url, _ = page.launch(server_name=host, server_port=port, prevent_thread_lock=not block, share=False,
                           inbrowser=False, quiet=not block, ssr_mode=False, allowed_paths=[out_dir],
-                          theme=_theme(), footer_links=[])
+                          theme=_theme(), css=PAGE_CSS, footer_links=[])
   return page, url
 
 

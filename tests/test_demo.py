@@ -92,6 +92,12 @@ def test_describe_change_says_colour_or_brightness_and_where():
   assert demo.describe_change(np.full((1, 16, 16, 3), -0.2, np.float32)) == ('brightness', 'whole image')
 
 
+def _ramp(*shape) -> np.ndarray:
+  """A picture that is not one flat colour (a flat one gets a warning): values rising along both axes."""
+  ramp = np.add.outer(np.arange(shape[0]), np.arange(shape[1])) * 255 // (shape[0] + shape[1])
+  return np.broadcast_to(ramp.reshape(*shape[:2], *[1] * (len(shape) - 2)), shape)
+
+
 def _write(path, array, mode=None):
   Image.fromarray(np.asarray(array, np.uint8), mode).save(path)
   return str(path)
@@ -110,10 +116,25 @@ def test_read_image_converts_resizes_and_refuses_in_one_sentence(tmp_path):
   assert 'transparent parts were put on white' in message
   np.testing.assert_allclose(image[0, 0], [1, -1, -1])
   np.testing.assert_allclose(image[-1, 0], [1, 1, 1])
-  image, message = demo.read_image(_write(tmp_path / 'big.png', np.zeros((48, 64, 3))), 32)
-  assert image.shape == (32, 32, 3) and 'resized from 64x48 to' in message
-  image, message = demo.read_image(_write(tmp_path / 'ok.png', np.zeros((32, 32, 3))), 32)
+  image, message = demo.read_image(_write(tmp_path / 'big.png', _ramp(64, 64, 3)), 32)
+  assert image.shape == (32, 32, 3) and message == "Loaded big.png: it was resized from 64x64 to the model's 32x32."
+  image, message = demo.read_image(_write(tmp_path / 'ok.png', _ramp(32, 32, 3)), 32)
   assert message == 'Loaded ok.png.'
+
+
+def test_read_image_keeps_the_centre_of_a_wide_picture_and_warns_of_a_flat_one(tmp_path):
+  wide = np.zeros((48, 64, 3))
+  wide[:, 8:56] = 255  # The central 48x48 square is white with a gray centre; the 8 columns either side are black.
+  wide[16:32, 24:40] = 128
+  image, message = demo.read_image(_write(tmp_path / 'wide.png', wide), 32)
+  assert message == ("Loaded wide.png: it was 64x48: its central 48x48 square was kept and resized to the model's "
+                     '32x32.')
+  assert image.min() > 0 and image.max() == 1  # Not squashed: no black columns.
+  image, message = demo.read_image(_write(tmp_path / 'dot.png', np.full((1, 1, 3), 200)), 32)
+  assert image.shape == (32, 32, 3) and message.startswith("Loaded dot.png: it was resized from 1x1 to the model's")
+  assert message.endswith('warning: every pixel has the same colour, so the picture is flat.')
+  _, message = demo.read_image(_write(tmp_path / 'tiny.png', np.eye(4)[..., None].repeat(3, -1) * 255), 32)
+  assert message.endswith("warning: it has only 4x4 pixels, so enlarged to the model's 32x32 it shows little.")
 
 
 def test_grid_is_saved_with_its_slider_values(editor, val_images, tmp_path):
@@ -311,6 +332,34 @@ def test_a_number_typed_out_of_range_is_clamped_with_a_note(fresh_tab, editor, c
   assert 'Traceback' not in capfd.readouterr().err
 
 
+def test_the_boxes_show_all_they_hold_and_the_saved_grid_only_once_saved(fresh_tab):
+  tab, _ = fresh_tab
+  problems = []
+  for gallery in ('sources', 'references'):  # Every column of thumbnails inside its gallery.
+    cut = tab.evaluate('g => { const right = document.getElementById(g).getBoundingClientRect().right; '
+                       'return Array.from(document.querySelectorAll(`#${g} .thumbnail-item`))'
+                       '.filter(e => e.getBoundingClientRect().right > right + 1).length; }', gallery)
+    if cut:
+      problems.append(f'{gallery}: {cut} thumbnails reach beyond the gallery')
+  for upload in ('upload_source', 'upload_reference'):  # "Click to Upload" inside its box.
+    box = tab.locator(f'#{upload} button.upload-container').bounding_box()
+    text = tab.locator(f'#{upload} [data-testid=upload-text]').bounding_box()
+    overflow = tab.evaluate(f'() => document.querySelector("#{upload} [data-testid=upload-text]").scrollHeight - '
+                            f'document.querySelector("#{upload} button.upload-container").clientHeight')
+    if text['y'] < box['y'] or text['y'] + text['height'] > box['y'] + box['height'] + 1 or overflow > 1:
+      problems.append(f'{upload}: its text is cut off')
+  if tab.locator('#saved').is_visible():
+    problems.append('an empty "Saved grid" box is shown')
+  name = os.path.basename(_save(tab))
+  tab.wait_for_selector('#saved td.filename')
+  if tab.get_attribute('#saved td.filename', 'aria-label') != name:
+    problems.append(f'the download box holds another file than {name}')
+  if not tab.evaluate('() => Array.from(document.querySelectorAll("#saved td.filename, #saved td.filename span"))'
+                      '.every(e => e.scrollWidth <= e.clientWidth)'):
+    problems.append(f'the download box cuts off the name {name}')
+  assert not problems, problems
+
+
 def test_reset_goes_back_to_the_references_value_redraws_and_saves_what_is_shown(fresh_tab, editor):
   tab, _ = fresh_tab
   before = _output(tab)
@@ -332,9 +381,12 @@ def test_reset_goes_back_to_the_references_value_redraws_and_saves_what_is_shown
 
 @pytest.mark.parametrize('name,array,expected', [
     ('notes.txt', None, 'notes.txt is not an image this page can read'),
-    ('gray.png', np.full((32, 32), 90), 'Source: Loaded gray.png: it was grayscale and was converted to RGB.'),
-    ('rgba.png', np.full((32, 32, 4), 128), 'Source: Loaded rgba.png: its transparent parts were put on white.'),
-    ('wide.png', np.full((40, 80, 3), 30), "Source: Loaded wide.png: it was resized from 80x40 to the model's 32x32."),
+    ('gray.png', _ramp(32, 32), 'Source: Loaded gray.png: it was grayscale and was converted to RGB.'),
+    ('rgba.png', _ramp(32, 32, 4), 'Source: Loaded rgba.png: its transparent parts were put on white.'),
+    ('wide.png', _ramp(40, 80, 3),
+     "Source: Loaded wide.png: it was 80x40: its central 40x40 square was kept and resized to the model's 32x32."),
+    ('dot.png', np.full((1, 1, 3), 90), "Source: Loaded dot.png: it was resized from 1x1 to the model's 32x32; "
+     'warning: every pixel has the same colour, so the picture is flat.'),
 ])
 def test_a_bad_upload_is_one_line_on_the_page(browser_page, tmp_path, name, array, expected):
   tab, _ = browser_page
