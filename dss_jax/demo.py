@@ -19,13 +19,17 @@ at a time, as `Translator.traverse` does:
 Each slider is labelled with what it moves most, measured when the page starts (and for each domain when it
 is first chosen) from `Translator.traverse` at -1 and +1 std on a few validation sources: whether the
 change is mostly colour or brightness, where in the picture it is (the centre, the edges or everywhere),
-and its size (the mean absolute change per pixel, `Translator.component_effects`' number). A model with
-more than --max_sliders components shows the sliders of those with the largest effects in the first domain.
+and, in words, its rank and size (the mean absolute change per pixel, `Translator.component_effects`' number,
+as a share of the pixels' range). A model with more than --max_sliders components shows the sliders of those
+with the largest effects in the first domain. A slider's ↺ goes back to the value of the style in use (the
+reference's, or the last new style's) and redraws; a number typed beyond a slider's ends is clamped, with a
+note. The page's first screen says what to do; the method is in a closed "How this works" section.
 
 "Save grid" writes source | (reference) | output, with the target domain and every slider value, as a PNG in
 <workdir>/demo/ (or --out_dir) and offers it for download. Uploaded images are converted to RGB (grayscale,
-palette, transparency on white) and resized to the model's size, and the page says so; a file that is not an
-image gets one line on the page and changes nothing.
+palette, transparency on white), cropped to their central square when they are not square and resized to the
+model's size, and the page says so (and warns of a flat or tiny picture); a file that is not an image gets one
+line on the page and changes nothing.
 
 The translator is compiled for the page's shapes when the page starts (the console says so and how long it
 took), so no request waits for a compile.
@@ -51,7 +55,7 @@ GRID_CELL = 128  # Cells of the saved grid are at least this large.
 DISPLAY_SIZE = 256  # Images are shown at least this large (nearest neighbour: the model's pixels stay visible).
 CENTRE_RATIO = 1.5  # A change this much denser in the centre (or at the edges) than elsewhere is said to be there.
 UPLOAD_HINT = 'upload a PNG, JPEG or another picture PIL reads'
-UPLOAD_HEIGHT = 130  # Pixels of an upload box: room for its icon and three lines of text.
+UPLOAD_HEIGHT = 150  # Pixels of an upload box: room for its icon and three lines of text.
 SMALL_UPLOAD = 4  # An upload this many times smaller than the model's size is said to show little.
 
 # gradio's gallery gives each column at least 100 px, so four columns overflow a third of the page and the
@@ -170,12 +174,14 @@ def describe_change(diff: np.ndarray) -> tuple[str, str]:
 
 @dataclasses.dataclass(frozen=True)
 class Component:
-  """One style component as a slider shows it: its index, what it moves, where, and its effect size."""
+  """One style component as a slider shows it: its index, what it moves, where, and its effect size (the mean
+  |change| per pixel and channel, in [-1, 1] units, from -1 to +1; its rank among the domain's `count`)."""
   index: int
   what: str
   where: str
   effect: float
   rank: int
+  count: int
 
   @property
   def label(self) -> str:
@@ -183,7 +189,13 @@ class Component:
 
   @property
   def info(self) -> str:
-    return f'effect {self.effect:.3f}, #{self.rank}: mean |change| per pixel from -1 to +1 std'
+    """The effect in words: its rank, and the change as a share of the pixels' whole range (2 in [-1, 1])."""
+    which = 'the strongest' if self.rank == 1 else f'{_ordinal(self.rank)} strongest'
+    return f'{which} of {self.count}: from -1 to +1 it changes the picture by {50 * self.effect:.1f}% on average'
+
+
+def _ordinal(n: int) -> str:
+  return f'{n}{"th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")}'
 
 
 # ------------------------------------------------------------------------------------------ the editor
@@ -261,7 +273,8 @@ class Editor:
         found.append((c, *describe_change(diff), float(np.abs(diff).mean())))
       order = sorted(found, key=lambda f: -f[3])
       rank = {f[0]: r + 1 for r, f in enumerate(order)}
-      self._components[k] = [Component(c, what, where, effect, rank[c]) for c, what, where, effect in found]
+      self._components[k] = [Component(c, what, where, effect, rank[c], len(found))
+                             for c, what, where, effect in found]
     return self._components[k]
 
   def slider_components(self, domain) -> list[Component]:
@@ -332,10 +345,21 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
   t = editor.translator
   n_sliders = len(editor.sliders)
   thumbs = lambda images: [display(x) for x in images]  # noqa: E731
-  space_text = ("DSS: the sliders are the style's z, each component N(0, 1); the flow maps z to the style, so a "
-                'slider moves one component and keeps the others' if editor.space == 'z' else
-                "StarGAN v2: the sliders are the style code's components, in std from their mean (its MLP has no "
-                'inverse, so there is no z to edit)')
+  space_text = ("**DSS** (this model maps styles with a flow): the sliders are the style's z, each component "
+                'N(0, 1) in every domain; the flow maps z to the style code and back, so a slider moves one component '
+                'and keeps the others exactly as they were.' if editor.space == 'z' else
+                "**StarGAN v2** (this model maps styles with an MLP, which has no inverse, so there is no z to edit): "
+                "the sliders are the style code's components, in standard deviations from their mean over random "
+                "styles of the domain.")
+  how_it_works = (
+      'The model redraws the source picture in the look of the target domain; the *style* says which look. A style '
+      "comes from a reference picture (the model's style encoder reads it) or from a random draw (New style).\n\n"
+      f'{space_text}\n\n'
+      "Each slider's label says what it changes most (colour or brightness; the centre, the edges or the whole "
+      'picture) and how strongly: the mean change per pixel when it moves from -1 to +1 with the others at the '
+      "domain's mean style, measured on a few validation pictures when the page starts (and when a domain is "
+      f'first chosen). A model with more than {editor.max_sliders} components shows the strongest ones. The saved '
+      'grid is titled with the domain and every slider value.')
 
   class Slider(gr.Slider):
     """gradio's slider, except that a number typed beyond its ends reaches the handler, which clamps it and says
@@ -353,8 +377,8 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
     out = [c for c in editor.sliders if abs(coords[c]) > SLIDER_RANGE]
     if not out:
       return ''
-    return (f' Component(s) {", ".join(map(str, out))} lie beyond the sliders\' +-{SLIDER_RANGE:g} and are kept '
-            'as they are until moved.')
+    return (f' Component {", ".join(map(str, out))} of this style lies beyond the sliders\' ends '
+            f'({-SLIDER_RANGE:g} to {SLIDER_RANGE:+g}): it keeps its value until its slider is moved.')
 
   def output(source, domain, coords):
     return None if source is None else display(editor.render(source, domain, coords))
@@ -378,16 +402,16 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
 
   def change_domain(domain, source, coords):
     refs = thumbs(editor.references(domain))
-    note = ('the sliders keep their positions: the same z in its style distribution' if editor.space == 'z' else
-            'the sliders keep their positions, in its code distribution')
+    note = ('the sliders keep their positions, which give the same random draw in its styles'
+            if editor.space == 'z' else "the sliders keep their positions, in its styles' spread")
     # The reference was of the previous domain: neither the page nor the saved grid shows it any more.
     return (gr.Gallery(value=refs, selected_index=None), None, reference_view_of(None), *sliders_for(domain, coords),
             output(source, domain, coords), f'Target domain {domain}: {note}.')
 
   def reference_view_of(reference):
     if reference is None:
-      return gr.Image(value=None, label='Reference: none (a random style)')
-    return gr.Image(value=display(reference), label='Reference (its style is in use)')
+      return gr.Image(value=None, label='No reference (a random style)')
+    return gr.Image(value=display(reference), label='Reference in use')
 
   def set_style(domain, source, coords, reference, message, picked: bool = False):
     """The outputs of a new style: coords are also where the ↺ buttons go back to; the references gallery keeps
@@ -399,9 +423,8 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
   def pick_reference(domain, source, evt: gr.SelectData):
     reference = editor.references(domain)[evt.index]
     coords = editor.coordinates(domain, reference=reference)
-    what = 'z = F^-1(E(reference))' if editor.space == 'z' else 'its code E(reference)'
     return set_style(domain, source, coords, reference,
-                     f'Style of reference {evt.index} of {domain}: the sliders show {what}.', picked=True)
+                     f'Style of reference {evt.index} of {domain}: the sliders show its style.', picked=True)
 
   def upload_reference(path, domain, source, coords, reference):
     if path is None:
@@ -415,7 +438,7 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
   def new_style(domain, source, seed):
     z = t.sample_z(1, seed=seed)[0]
     coords = editor.coordinates(domain, z=z)
-    return (seed + 1, *set_style(domain, source, coords, None, f'A new style: random z number {seed}.'))
+    return (seed + 1, *set_style(domain, source, coords, None, f'A new random style (number {seed}).'))
 
   def mover(component):
     def move(domain, source, coords, value):  # One slider's own component: the others stay exactly as they are.
@@ -453,7 +476,9 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
   source0 = editor.sources[0] if len(editor.sources) else None
   coords0 = editor.coordinates(domain0, z=t.sample_z(1, seed=0)[0])
   with gr.Blocks(title='dss_jax editing page', analytics_enabled=False) as page:
-    gr.Markdown(f'### dss_jax editing page: {title}\n{space_text}.')
+    gr.Markdown(f'### dss_jax editing page: {title}\nPick a source picture, a target domain and a style (a '
+                'reference picture, or New style for a random one); then move the sliders: each changes one aspect '
+                'of the style.')
     source_state, coords_state = gr.State(source0), gr.State(coords0)
     reference_state, seed_state = gr.State(None), gr.State(1)
     origin_state = gr.State(coords0)  # The coordinates of the style in use, before any slider moved: where ↺ goes.
@@ -465,14 +490,14 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
         domain = gr.Dropdown(editor.domains, value=domain0, label='Target domain', elem_id='domain')
         references = gr.Gallery(value=thumbs(editor.references(domain0)), label='Reference: pick one to take its style',
                                 columns=4, height=150, allow_preview=False, elem_id='references')
-        reference_file = gr.File(label='... or upload a reference image (of the target domain)',
-                                 elem_id='upload_reference', height=UPLOAD_HEIGHT)
-        new = gr.Button('New style (random z)', elem_id='new_style')
+        reference_file = gr.File(label='... or upload a reference image', elem_id='upload_reference',
+                                 height=UPLOAD_HEIGHT)
+        new = gr.Button('New style (random)', elem_id='new_style')
       with gr.Column(scale=2):
         with gr.Row():
           source_view = gr.Image(value=None if source0 is None else display(source0), label='Source', format='png',
                                  interactive=False, elem_id='source', height=256)
-          reference_view = gr.Image(value=None, label='Reference: none (a random style)', format='png',
+          reference_view = gr.Image(value=None, label='No reference (a random style)', format='png',
                                     interactive=False, elem_id='reference', height=256)
           output_view = gr.Image(value=output(source0, domain0, coords0), label='Output', format='png',
                                  interactive=False, elem_id='output', height=256)
@@ -485,6 +510,8 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
                           label=c.label, info=c.info, elem_id=f'slider_{c.index}')
                    for c in editor.slider_components(domain0)]
         resets = [gr.Button('↺', visible='hidden', elem_id=f'reset_{c}') for c in editor.sliders]
+    with gr.Accordion('How this works', open=False, elem_id='how_it_works'):
+      gr.Markdown(how_it_works)
 
     source_outputs = [source_state, source_view, sources, output_view, message]
     sources.select(pick_source, [domain, coords_state], source_outputs)

@@ -238,7 +238,7 @@ def test_new_style_and_domain_change_update_the_output(browser_page):
   before = _output(tab)
   tab.click('#new_style')
   _wait_for_new_output(tab, before)
-  assert tab.inner_text('#message').startswith('A new style: random z number')
+  assert tab.inner_text('#message').startswith('A new random style')
   before = _output(tab)
   tab.click('#domain input')
   tab.get_by_role('option', name='domain3').click()
@@ -358,6 +358,21 @@ def test_the_boxes_show_all_they_hold_and_the_saved_grid_only_once_saved(fresh_t
                       '.every(e => e.scrollWidth <= e.clientWidth)'):
     problems.append(f'the download box cuts off the name {name}')
   assert not problems, problems
+
+
+JARGON = ('N(0, 1)', 'F^-1', '|change|', 'std', 'random z')
+
+
+def test_the_first_screen_speaks_plainly_and_the_method_is_in_a_closed_section(fresh_tab, editor):
+  tab, _ = fresh_tab
+  shown = tab.evaluate('() => document.body.innerText')  # What is on the page, less what is hidden.
+  assert not [word for word in JARGON if word in shown], [word for word in JARGON if word in shown]
+  best = min(editor.slider_components(0), key=lambda c: c.rank)
+  percent = f'{50 * best.effect:.1f}%'
+  assert (f'the strongest of {len(editor.components_of(0))}: from -1 to +1 it changes the picture by {percent} on '
+          'average') in tab.inner_text(f'#slider_{best.index}')
+  tab.get_by_text('How this works').click()
+  tab.wait_for_function('() => document.body.innerText.includes("N(0, 1)")', timeout=10_000)
 
 
 def test_reset_goes_back_to_the_references_value_redraws_and_saves_what_is_shown(fresh_tab, editor):
