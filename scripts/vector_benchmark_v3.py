@@ -92,9 +92,10 @@ def check_split(split, seeds, rows, frozen_dirty=None):
 
 
 def make_config(row):
-  """configs/vector_v3.py's config of a row: 'dss' or a trial 'dss+f_lr=0.001+lambda_cyc=0'."""
+  """configs/vector_v3.py's config of a row: 'dss' or a trial 'dss+f_lr=0.001+lambda_cyc=0' ('steps=N' is the
+  run's length, not a config key)."""
   from configs import vector_v3
-  return vector_v3.get_config(','.join(row.split('+')))
+  return vector_v3.get_config(','.join(w for w in row.split('+') if not w.startswith('steps=')))
 
 
 # ------------------------------------------------------------------------------------------ scoring
@@ -357,6 +358,27 @@ def _ceiling_lines(by_seed):
   return '\n'.join(lines)
 
 
+# README's small table (main setting, <= 8 columns): tests/test_docs.py checks README against the generated copy.
+README_COLUMNS = ['mcc', 'mcc_shared', 'r2_style', 'r2_content', 'latent_mcc_shared', 'edit_purity_gain']
+
+
+def readme_table(out_dir, split='test'):
+  """Means over seeds of README_COLUMNS in main: the ceiling, every trained row, the trivial floors."""
+  runs = load(out_dir, 'main', split)
+  heads = dict((k, h) for k, h, _ in COLUMNS)
+  lines = ['| row | seeds | ' + ' | '.join(heads[k] for k in README_COLUMNS) + ' |',
+           '|---|---|' + '---|' * len(README_COLUMNS)]
+  for name in [n for n in _order(runs) if n in ('ceiling', 'trivial:rotated_style', 'trivial:untrained')
+               or not n.startswith('trivial:')]:
+    rs = list(runs[name].values())
+    cells = ['–' if not [r[k] for r in rs if r.get(k) is not None] else
+             f'{np.mean([r[k] for r in rs if r.get(k) is not None]):.2f}' for k in README_COLUMNS]
+    label = (f'_{name}_' if name.startswith('trivial:') else 'ceiling (likelihood)' if name == 'ceiling'
+             else f'`:{name}`')
+    lines.append(f'| {label} | {len(rs)} | ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines) if len(lines) > 2 else ''
+
+
 def write_tables(out_dir, path, split):
   text = [f'# Benchmark v3: vector data, {split} seeds', '',
           'Built by `scripts/vector_benchmark_v3.py` from the JSON files in `'
@@ -374,6 +396,10 @@ def write_tables(out_dir, path, split):
     block = table(out_dir, setting, split)
     if block:
       text += [block, '']
+  small = readme_table(out_dir, split)
+  if small:
+    text += ["## README's table", '', f'Main setting, {split} seeds, means (README.md shows this table, checked by '
+             'tests/test_docs.py):', '', small, '']
   with open(path, 'w') as f:
     f.write('\n'.join(text))
   print('\n'.join(text))
@@ -388,6 +414,7 @@ def main():
   parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'results', 'vector_v3'))
   parser.add_argument('--table_only', action='store_true')
   parser.add_argument('--no_trivial', action='store_true')
+  parser.add_argument('--steps', type=int, default=3000, help='training steps of the trained rows (dev only)')
   args = parser.parse_args()
   table_path = os.path.join(REPO, 'docs', 'results', f'vector_v3_{args.split}.md')
   if not args.table_only:
@@ -395,6 +422,8 @@ def main():
              else list(TEST_SEEDS) if args.split == 'test' else [0, 1, 2, 3, 4])
     rows, settings = args.rows.split(','), args.settings.split(',')
     check_split(args.split, seeds, rows)
+    if args.split == 'test' and args.steps != 3000:
+      raise SystemExit('A test run trains the committed length (3,000 steps): drop --steps.')
     for setting in settings:
       if setting not in SETTINGS:
         raise SystemExit(f'Unknown setting {setting!r}; choose from {", ".join(SETTINGS)}.')
@@ -405,7 +434,8 @@ def main():
         if row == 'ceiling':
           ceiling_runs(setting, seeds, args.out, args.split)
         elif setting != 'single_domain':
-          model_runs(row, setting, seeds, args.out, args.split)
+          name = row if args.steps == 3000 else f'{row}+steps={args.steps}'
+          model_runs(name, setting, seeds, args.out, args.split, args.steps)
         write_tables(args.out, table_path, args.split)
   write_tables(args.out, table_path, args.split)
 
