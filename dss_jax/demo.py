@@ -541,6 +541,7 @@ def make_editor(workdir: str, config=None, checkpoint=None, max_sliders: int = M
     translator = inference.Translator.from_checkpoint_flag(workdir, checkpoint, config=config)
   except (FileNotFoundError, ValueError) as e:  # No workdir, no checkpoint, another config's: their sentence.
     raise SystemExit(f'error: {e}') from None
+  logging.info('Loaded step %s; reading its validation images ...', translator.step)
   x, y = _validation_images(translator.config)
   logging.info('Compiling the translator for the page and measuring what each style component moves (once, '
                'before the page opens) ...')
@@ -554,14 +555,22 @@ def make_editor(workdir: str, config=None, checkpoint=None, max_sliders: int = M
 
 def launch(editor: Editor, out_dir: str, host: str = '127.0.0.1', port: int | None = 7860, block: bool = True,
            title: str = ''):
-  """Builds and serves the page; returns (the gradio Blocks, its local URL). block=False returns at once (tests)."""
+  """Builds and serves the page and says where it is; returns (the gradio Blocks, its local URL). block=False
+  returns at once (tests).
+
+  gradio is quiet: its own lines end with "set `share=True` in `launch()`", which a command-line user cannot act
+  on (this page is local; --host=0.0.0.0 lets other machines in).
+  """
   os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
   import logging as std_logging
   std_logging.getLogger('httpx').setLevel(std_logging.WARNING)  # gradio's own requests to its page, at INFO.
   page = build_page(editor, out_dir, title)
-  _, url, _ = page.launch(server_name=host, server_port=port, prevent_thread_lock=not block, share=False,
-                          inbrowser=False, quiet=not block, ssr_mode=False, allowed_paths=[out_dir],
+  _, url, _ = page.launch(server_name=host, server_port=port, prevent_thread_lock=True, share=False,
+                          inbrowser=False, quiet=True, ssr_mode=False, allowed_paths=[out_dir],
                           theme=_theme(), css=PAGE_CSS, footer_links=[])
+  logging.info('The editing page is ready: open %s in a browser%s', url, ' (Ctrl+C stops it).' if block else '.')
+  if block:
+    page.block_thread()
   return page, url
 
 
@@ -573,7 +582,9 @@ def _theme():
 
 def serve(workdir: str, config=None, checkpoint=None, host: str = '127.0.0.1', port: int | None = 7860,
           out_dir: str | None = None, max_sliders: int = MAX_SLIDERS, block: bool = True):
-  """`--mode=demo` and `python -m dss_jax.demo`: the editing page of a workdir's model."""
+  """`--mode=demo` and `python -m dss_jax.demo`: the editing page of a workdir's model. The console says what it
+  does while it starts (loading, compiling), then where the page is."""
+  logging.info('Loading the model of %s ...', workdir)
   try:
     import gradio  # noqa: F401
   except ImportError:
@@ -591,6 +602,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   FLAGS = flags.FLAGS
+  logging.info('Starting the editing page: importing TensorFlow ...')  # Seconds in which nothing else is said.
   console.import_tensorflow_quietly()
   with errors.sentences_not_tracebacks():
     serve(FLAGS.workdir, checkpoint=FLAGS.checkpoint, host=FLAGS.host, port=FLAGS.port, out_dir=FLAGS.out_dir,

@@ -198,6 +198,23 @@ def fresh_tab(browser_session):
   tab.close()
 
 
+def test_serve_says_what_it_does_while_starting_and_where_the_page_is_without_a_share_hint(caplog, monkeypatch,
+                                                                                          tmp_path):
+  pytest.importorskip('gradio', reason="gradio is not installed: pip install -e '.[demo]'")
+  import builtins
+  import logging as std_logging
+  workdir = trained_workdir()
+  caplog.set_level(std_logging.INFO, logger='absl')
+  printed = []  # gradio prints its lines; capfd would hand its server a stream that is closed after the test.
+  monkeypatch.setattr(builtins, 'print', lambda *args, **kwargs: printed.append(' '.join(map(str, args))))
+  page, url = demo.serve(workdir, port=_free_port(), out_dir=str(tmp_path), max_sliders=2, block=False)
+  page.close()
+  lines = [r.getMessage() for r in caplog.records if r.pathname == demo.__file__]
+  assert lines[0].startswith('Loading the model of') and any(line.startswith('Compiling') for line in lines), lines
+  assert lines[-1] == f'The editing page is ready: open {url} in a browser.'
+  assert not [line for line in printed if 'share=True' in line], printed
+
+
 def _output(tab) -> str:
   """The output image's URL: gradio names its files by content hash, so another image is another URL."""
   return tab.get_attribute('#output img', 'src')
