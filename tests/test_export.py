@@ -125,3 +125,19 @@ def test_export_command_line_says_one_sentence_for_a_missing_workdir(tmp_path):
                          f'--out={tmp_path / "out"}'], capture_output=True, text=True, timeout=300)
   assert proc.returncode == 1
   assert 'Traceback' not in proc.stderr and "error: No config.json in" in proc.stderr
+
+
+# What the exporter's console must not show: TensorFlow's start-up lines on a machine without CUDA (they come
+# while loading the workdir imports it) and the INFO lines of its SavedModel writer.
+CONSOLE_NOISE = ('cuInit', 'cudart_stub', 'oneDNN', 'absl::InitializeLog', 'signature_serialization',
+                 'functional_saver', 'fingerprinting_utils', 'Assets written')
+
+
+def test_export_command_line_console_holds_no_cuda_or_tensorflow_noise(tmp_path):
+  proc = subprocess.run([sys.executable, '-m', 'dss_jax.tools.export', f'--workdir={trained_workdir()}',
+                         f'--out={tmp_path / "sm"}', '--format=savedmodel', '--platforms=cpu'],
+                        capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert 'Exporting step 2 of' in proc.stderr and proc.stdout.startswith('Wrote ')
+  noise = [line for line in proc.stderr.splitlines() if any(word in line for word in CONSOLE_NOISE)]
+  assert not noise, noise

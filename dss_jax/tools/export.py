@@ -189,17 +189,27 @@ def folder_size(path: str) -> int:
 # ------------------------------------------------------------------------------------------ command line
 
 
+def quiet_tensorflow(record) -> bool:
+  """absl handler filter: drops the INFO records of TensorFlow's Python code (its SavedModel writer logs a line per
+  signature, variable shard and asset: not news to the user) and keeps every warning and error."""
+  return record.levelno > logging.converter.STANDARD_INFO or '/tensorflow/' not in record.pathname
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   from dss_jax import console, errors
   FLAGS = flags.FLAGS
   with errors.sentences_not_tracebacks():
+    # Loading a checkpoint imports TensorFlow, whose start-up prints CUDA and CPU lines on a machine without a GPU
+    # ("failed call to cuInit"): it is imported first, without them. A path that does not exist is told at once,
+    # without that wait.
+    if os.path.exists(FLAGS.workdir):
+      console.import_tensorflow_quietly()
     try:
       translator = inference.Translator.from_checkpoint_flag(FLAGS.workdir, FLAGS.checkpoint)
     except (FileNotFoundError, ValueError) as e:  # No workdir, no checkpoint, another config's: their sentence.
       raise SystemExit(f'error: {e}') from None
-    console.import_tensorflow_quietly()  # After the workdir is found: a wrong path is told without the wait.
     logging.info('Exporting step %s of %s as %s for %s (lowering three translations) ...', translator.step,
                  FLAGS.workdir, FLAGS.format, ', '.join(FLAGS.platforms))
     out = export(translator, FLAGS.out, FLAGS.format, FLAGS.platforms, FLAGS.overwrite)
@@ -219,6 +229,5 @@ if __name__ == '__main__':
   flags.mark_flags_as_required(['workdir', 'out'])
   from dss_jax import console
   console.setup_logging()
-  # TensorFlow's SavedModel writer logs INFO lines per variable shard and asset: not news to the user.
-  logging.get_absl_handler().addFilter(lambda r: r.levelno > logging.INFO or '/tensorflow/' not in r.pathname)
+  logging.get_absl_handler().addFilter(quiet_tensorflow)
   app.run(main)
