@@ -358,6 +358,34 @@ def _ceiling_lines(by_seed):
   return '\n'.join(lines)
 
 
+# What the trained rows' generators did, beside what their encoders read (the diagnosis of E's content).
+DIAGNOSIS = [('style_w1', 'style W1 of G(x, F(z, u)) (true-spread units)'), ('latent_spread_min', 'latent spread min'),
+             ('content_r2', 'content kept by translation (R2)'), ('r2_style', 'R2 style of E'),
+             ('r2_content', 'R2 content of E')]
+
+
+def diagnosis(out_dir, setting='main', split='test'):
+  """Per row, means of DIAGNOSIS; then, over every trained run (trivial rows excluded), Spearman's rho of E's
+  style and content R^2 against how well G matched p(x | u) (style W1) and kept the content."""
+  import scipy.stats
+  runs = load(out_dir, setting, split)
+  rows = [n for n in _order(runs) if n != 'ceiling:all']
+  if not rows:
+    return ''
+  lines = ['### Why E reads what it reads: the generator beside the encoder', '',
+           '| row | seeds | ' + ' | '.join(h for _, h in DIAGNOSIS) + ' |', '|---|---|' + '---|' * len(DIAGNOSIS)]
+  for name in rows:
+    rs = list(runs[name].values())
+    lines.append(f'| {name} | {len(rs)} | ' + ' | '.join(_cell([r.get(k) for r in rs]) for k, _ in DIAGNOSIS) + ' |')
+  trained = [r for n in rows if n != 'ceiling' and not n.startswith('trivial:') for r in runs[n].values()]
+  if len(trained) >= 5:
+    lines += ['', f'Over the {len(trained)} trained runs (Spearman rho, p): ' + '; '.join(
+        f'{a} ~ {b}: {rho:+.2f} (p={p:.2g})' for a, b in (('r2_style', 'style_w1'), ('r2_style', 'content_r2'),
+                                                          ('r2_content', 'content_r2'))
+        for rho, p in [scipy.stats.spearmanr([r[a] for r in trained], [r[b] for r in trained])]) + '.']
+  return '\n'.join(lines)
+
+
 # README's small table (main setting, <= 8 columns): tests/test_docs.py checks README against the generated copy.
 README_COLUMNS = ['mcc', 'mcc_shared', 'r2_style', 'r2_content', 'latent_mcc_shared', 'edit_purity_gain']
 
@@ -396,6 +424,9 @@ def write_tables(out_dir, path, split):
     block = table(out_dir, setting, split)
     if block:
       text += [block, '']
+  why = diagnosis(out_dir, 'main', split)
+  if why:
+    text += [why, '']
   small = readme_table(out_dir, split)
   if small:
     text += ["## README's table", '', f'Main setting, {split} seeds, means (README.md shows this table, checked by '

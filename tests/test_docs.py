@@ -343,6 +343,18 @@ def test_readme_results_agree_with_the_generated_table():
     assert row == truth[row[0]], (row, truth[row[0]])
 
 
+def test_readme_v3_table_is_the_generated_one():
+  """README's benchmark v3 table (header 'row | seeds | ...') is copied from docs/results/vector_v3_test.md's
+  "README's table" section, which scripts/vector_benchmark_v3.py builds from the test-split JSONs."""
+  path = REPO / 'docs' / 'results' / 'vector_v3_test.md'
+  if not path.exists():
+    pytest.skip('benchmark v3 has no test results yet')
+  text = path.read_text()
+  [generated] = [t for t in markdown_tables(text.split("## README's table", 1)[1]) if t[0][:2] == ['row', 'seeds']]
+  [readme] = [t for t in markdown_tables((REPO / 'README.md').read_text()) if t[0][:2] == ['row', 'seeds']]
+  assert readme == generated
+
+
 def test_no_script_writes_the_readme():
   writers = [path.name for path in (REPO / 'scripts').iterdir()
              if path.suffix in ('.py', '.sh') and re.search(r"""['"]README\.md['"]""", path.read_text())]
