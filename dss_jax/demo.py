@@ -496,11 +496,14 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
       with gr.Column(scale=2):
         with gr.Row():
           source_view = gr.Image(value=None if source0 is None else display(source0), label='Source', format='png',
-                                 interactive=False, elem_id='source', height=256)
+                                 interactive=False, elem_id='source', height=256,
+                                 buttons=['fullscreen'])
           reference_view = gr.Image(value=None, label='No reference (a random style)', format='png',
-                                    interactive=False, elem_id='reference', height=256)
+                                    interactive=False, elem_id='reference', height=256,
+                                    buttons=['fullscreen'])
           output_view = gr.Image(value=output(source0, domain0, coords0), label='Output', format='png',
-                                 interactive=False, elem_id='output', height=256)
+                                 interactive=False, elem_id='output', height=256,
+                                 buttons=['download', 'fullscreen'])
         message = gr.Markdown('Pick a source, a target domain and a style; then move a slider.' if source0 is not None
                               else 'Upload a source image to start.', elem_id='message')
         save_button = gr.Button('Save grid (PNG)', elem_id='save')
