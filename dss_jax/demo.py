@@ -361,16 +361,15 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
       f'first chosen). A model with more than {editor.max_sliders} components shows the strongest ones. The saved '
       'grid is titled with the domain and every slider value.')
 
-  class Slider(gr.Slider):
+  def takes_any_number(slider):
     """gradio's slider, except that a number typed beyond its ends reaches the handler, which clamps it and says
-    so (gradio's own check raises: a traceback on the console, and box, slider and output that disagree)."""
-    is_template = True  # The page draws it as gradio's slider.
-
-    def preprocess(self, payload):
-      return None if payload is None else float(payload)
+    so (gradio's own check raises: a traceback on the console, and box, slider and output that disagree). An
+    attribute of the one slider, not a subclass: gradio writes a .pyi stub beside the module of every subclass."""
+    slider.preprocess = lambda payload: None if payload is None else float(payload)
+    return slider
 
   def sliders_for(domain, coords):
-    return [Slider(value=slider_value(coords[c.index]), label=c.label, info=c.info)
+    return [gr.Slider(value=slider_value(coords[c.index]), label=c.label, info=c.info)
             for c in editor.slider_components(domain)]
 
   def clipped_note(coords):
@@ -509,8 +508,9 @@ def build_page(editor: Editor, out_dir: str, title: str = ''):
         save_button = gr.Button('Save grid (PNG)', elem_id='save')
         saved = gr.File(label='Saved grid', elem_id='saved', interactive=False, visible=False)  # Shown once saved.
       with gr.Column(scale=1):
-        sliders = [Slider(-SLIDER_RANGE, SLIDER_RANGE, value=slider_value(coords0[c.index]), step=SLIDER_STEP,
-                          label=c.label, info=c.info, elem_id=f'slider_{c.index}')
+        sliders = [takes_any_number(gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, step=SLIDER_STEP, label=c.label,
+                                              value=slider_value(coords0[c.index]), info=c.info,
+                                              elem_id=f'slider_{c.index}'))
                    for c in editor.slider_components(domain0)]
         resets = [gr.Button('↺', visible='hidden', elem_id=f'reset_{c}') for c in editor.sliders]
     with gr.Accordion('How this works', open=False, elem_id='how_it_works'):
