@@ -270,6 +270,11 @@ def load(out_dir, setting, split):
       if r.get('restart', 0) != 0:
         continue
     runs.setdefault(r['configuration'], {})[r['seed']] = r
+  # The estimator as maximum likelihood is meant: of a seed's restarts, the one with the best held-out
+  # likelihood (no true factor is used to choose).
+  for seed, rs in runs.get('ceiling:all', {}).items():
+    if len(rs) > 1:
+      runs.setdefault('ceiling:best_nll', {})[seed] = min(rs, key=lambda r: r['nll'])
   return runs
 
 
@@ -279,8 +284,9 @@ def _cell(values):
 
 
 def _order(runs):
-  trained = [n for n in runs if n not in ('ceiling', 'ceiling:all') and not n.startswith('trivial:')]
-  return (['ceiling'] if 'ceiling' in runs else []) + sorted(trained, key=lambda n: (n != 'stargan_v2', n)) + sorted(
+  trained = [n for n in runs if not n.startswith(('ceiling', 'trivial:'))]
+  ceilings = [n for n in ('ceiling', 'ceiling:best_nll') if n in runs]
+  return ceilings + sorted(trained, key=lambda n: (n != 'stargan_v2', n)) + sorted(
       n for n in runs if n.startswith('trivial:'))
 
 
@@ -292,14 +298,14 @@ def table(out_dir, setting, split, baseline='stargan_v2'):
            '|---|---|' + '---|' * len(COLUMNS)]
   for name in _order(runs):
     rs = list(runs[name].values())
-    stale = not all(provenance.is_current(r, files_of(name)) for r in rs)
-    label = f'_{name}_' if name.startswith('trivial:') else f'**{name}**' if name == 'ceiling' else name
+    stale = not all(provenance.is_current(r, files_of(r['configuration'])) for r in rs)
+    label = f'_{name}_' if name.startswith('trivial:') else f'**{name}**' if name.startswith('ceiling') else name
     lines.append(f'| {label}{" (stale)" if stale else ""} | {len(rs)} | '
                  + ' | '.join(_cell([r.get(k) for r in rs]) for k, _, _ in COLUMNS) + ' |')
   if 'ceiling:all' in runs:
     lines += ['', _ceiling_lines(runs['ceiling:all'])]
-  rows = [n for n in _order(runs) if n not in (baseline, 'ceiling:all') and not n.startswith('trivial:')
-          and baseline in runs and len(set(runs[n]) & set(runs[baseline])) >= 2]
+  rows = [n for n in _order(runs) if n not in (baseline, 'ceiling:all', 'ceiling:best_nll')
+          and not n.startswith('trivial:') and baseline in runs and len(set(runs[n]) & set(runs[baseline])) >= 2]
   if rows:
     family = []
     for name in rows:
@@ -369,7 +375,7 @@ def diagnosis(out_dir, setting='main', split='test'):
   style and content R^2 against how well G matched p(x | u) (style W1) and kept the content."""
   import scipy.stats
   runs = load(out_dir, setting, split)
-  rows = [n for n in _order(runs) if n != 'ceiling:all']
+  rows = [n for n in _order(runs) if n not in ('ceiling:all', 'ceiling:best_nll')]
   if not rows:
     return ''
   lines = ['### Why E reads what it reads: the generator beside the encoder', '',
@@ -377,7 +383,7 @@ def diagnosis(out_dir, setting='main', split='test'):
   for name in rows:
     rs = list(runs[name].values())
     lines.append(f'| {name} | {len(rs)} | ' + ' | '.join(_cell([r.get(k) for r in rs]) for k, _ in DIAGNOSIS) + ' |')
-  trained = [r for n in rows if n != 'ceiling' and not n.startswith('trivial:') for r in runs[n].values()]
+  trained = [r for n in rows if not n.startswith(('ceiling', 'trivial:')) for r in runs[n].values()]
   if len(trained) >= 5:
     lines += ['', f'Over the {len(trained)} trained runs (Spearman rho, p): ' + '; '.join(
         f'{a} ~ {b}: {rho:+.2f} (p={p:.2g})' for a, b in (('r2_style', 'style_w1'), ('r2_style', 'content_r2'),
@@ -396,13 +402,13 @@ def readme_table(out_dir, split='test'):
   heads = dict((k, h) for k, h, _ in COLUMNS)
   lines = ['| row | seeds | ' + ' | '.join(heads[k] for k in README_COLUMNS) + ' |',
            '|---|---|' + '---|' * len(README_COLUMNS)]
-  for name in [n for n in _order(runs) if n in ('ceiling', 'trivial:rotated_style', 'trivial:untrained')
-               or not n.startswith('trivial:')]:
+  for name in [n for n in _order(runs) if n in ('ceiling', 'ceiling:best_nll', 'trivial:rotated_style',
+                                                'trivial:untrained') or not n.startswith(('trivial:', 'ceiling'))]:
     rs = list(runs[name].values())
     cells = ['–' if not [r[k] for r in rs if r.get(k) is not None] else
              f'{np.mean([r[k] for r in rs if r.get(k) is not None]):.2f}' for k in README_COLUMNS]
     label = (f'_{name}_' if name.startswith('trivial:') else 'ceiling (likelihood)' if name == 'ceiling'
-             else f'`:{name}`')
+             else 'ceiling, best of 2 by likelihood' if name == 'ceiling:best_nll' else f'`:{name}`')
     lines.append(f'| {label} | {len(rs)} | ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines) if len(lines) > 2 else ''
 
@@ -448,6 +454,22 @@ def _mean(rs, key):
   return float(np.mean(values)) if values else float('nan')
 
 
+def _best_sentence(best, every):
+  """How the ceiling fares as maximum likelihood is meant (the better restart by held-out likelihood), and how
+  the likelihood tracks failure."""
+  if not best:
+    return ''
+  import scipy.stats
+  values = [r['mcc_shared'] for r in best.values()]
+  rho, p = scipy.stats.spearmanr([r['nll_gap'] for r in every], [r['mcc_shared'] for r in every])
+  below = [f'{seed} ({r["mcc_shared"]:.3f})' for seed, r in sorted(best.items()) if r['mcc_shared'] < 0.9]
+  return (f' Keeping, per seed, the restart with the better held-out likelihood (no true factor used): shared MCC '
+          f'{np.mean(values):.3f} over {len(values)} seeds, at least 0.9 on {len(values) - len(below)}'
+          + (f' (below: {", ".join(below)})' if below else '') + f'. Over the fits, a worse likelihood goes with a '
+          f'worse MCC (Spearman rho of nll gap and shared MCC {rho:+.2f}, p={p:.2g}): where the fit fails, it is the '
+          'optimisation, and the likelihood says so without the true factors.')
+
+
 def docs_section(out_dir):
   """docs/results.md's v3 section: every number from the test JSONs, the verdicts chosen by them."""
   main = load(out_dir, 'main', 'test')
@@ -471,6 +493,7 @@ def docs_section(out_dir):
             f'{_mean(every, "rotation_deg"):.1f} deg, latent MCC shared {_mean(every, "latent_mcc_shared"):.3f}'
             + (f', agreement between restarts {np.nanmean(agree):.3f}' if agree else '')
             + f'; its held-out likelihood is {_mean(every, "nll_gap"):.2f} nats below the true model\'s.'
+            + _best_sentence(main.get('ceiling:best_nll', {}), every)
             + (f' The true style turned at random inside its plane scores {_mean(floor, "mcc_shared"):.3f} '
                f'(R2 style {_mean(floor, "r2_style"):.2f}): only scores above it show components.' if floor else ''),
             '']
@@ -484,13 +507,20 @@ def docs_section(out_dir):
     rot = [r.get('rotation_deg') for r in every if r.get('rotation_deg') is not None]
     shared = [r['mcc_shared'] for r in every]
     controls.append(f'`{setting}` ({len(runs)} seeds, {len(every)} fits): shared MCC {np.mean(shared):.3f} '
-                    f'(from {min(r["mcc_shared"] for r in every):.3f} to {max(r["mcc_shared"] for r in every):.3f}), '
-                    + (f'rotation {min(rot):.0f}-{max(rot):.0f} deg, ' if rot else '')
-                    + (f'agreement between restarts {np.nanmean(agree):.3f}' if agree else 'one fit per seed'))
+                    f'(from {min(shared):.3f} to {max(shared):.3f})'
+                    + (f', rotation left {min(rot):.0f}-{max(rot):.0f} deg' if rot else '')
+                    + (f', agreement between the restarts of a seed {np.nanmean(agree):.3f}' if agree else ''))
   if controls:
-    out += ['**The controls** (exact symmetries; the ceiling only): ' + '; '.join(controls) + '. Where main\'s '
-            'restarts agree, a symmetry lets them disagree: that spread, not a low mean, is the sign.', '']
-  trained = [n for n in _order(main) if n not in ('ceiling', 'ceiling:all') and not n.startswith('trivial:')]
+    main_rot = [r['rotation_deg'] for rs in main.get('ceiling:all', {}).values() for r in rs if 'rotation_deg' in r]
+    floor_rot = [r['rotation_deg'] for r in main.get('trivial:rotated_style', {}).values() if 'rotation_deg' in r]
+    out += ['**The controls** (exact symmetries; the ceiling only): ' + '; '.join(controls) + '. '
+            + (f'On main the rotation left is {np.median(main_rot):.0f} deg (median over fits); a random turn of the '
+               f'plane leaves {np.mean(floor_rot):.0f} deg (the rotated-style floor, the same measure): ' if main_rot
+               and floor_rot else '')
+            + 'under the symmetry the recovered axes are as far from the true ones as a random turn. Restarts on '
+            'one seed\'s vectors can still agree with each other: the finite sample, not the initialisation, breaks '
+            'the tie, so the symmetry shows across seeds and against the true axes, not as a low agreement.', '']
+  trained = [n for n in _order(main) if not n.startswith(('ceiling', 'trivial:'))]
   if trained:
     out += ['**DSS and StarGAN v2** (3,000 steps, configs/vector_v3.py; means over seeds; ceiling - row paired by '
             'seed, t 95 % interval):', '',
