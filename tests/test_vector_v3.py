@@ -173,10 +173,11 @@ def test_tables_pair_rows_with_the_baseline_and_report_the_ceiling_restarts(tmp_
     _write(d, 'dss', seed, mcc_shared=0.7 + 0.01 * rng.standard_normal())
     _write(d, 'trivial:rotated_style', seed, mcc_shared=0.6)
     codes = rng.standard_normal((4, 3))
-    for r in range(2):
-      _write(d, 'ceiling', seed, r, mcc_shared=0.95, rotation_deg=2.0 + r, nll_gap=0.1,
-             agreement_codes=(codes * (r + 1)).tolist())
+    for r in range(2):  # Restart 1 fits better (lower nll) and scores 0.97: the best-by-likelihood row takes it.
+      _write(d, 'ceiling', seed, r, mcc_shared=0.95 + 0.02 * r, rotation_deg=2.0 + r, nll_gap=0.1 - 0.05 * r,
+             nll=1.0 - 0.5 * r, agreement_codes=(codes * (r + 1)).tolist())
   text = bench.table(str(tmp_path), 'main', 'test')
   assert '| **ceiling** (stale) | 5 |' in text and '| _trivial:rotated_style_ (stale) | 5 |' in text  # Commit 'x'.
   assert '**+0.2' in text  # dss - stargan_v2 on shared MCC, Holm-adjusted, in the better direction.
-  assert 'agreement' in text and '| 0 | 0.950 / 0.950 | 2.0 / 3.0 | 1.000 |' in text
+  assert 'agreement' in text and '| 0 | 0.950 / 0.970 | 2.0 / 3.0 | 1.000 |' in text
+  assert '| **ceiling:best_nll** (stale) | 5 | 0.500 ± 0.000 | 0.970 ± 0.000 |' in text
