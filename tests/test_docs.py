@@ -377,6 +377,19 @@ def test_the_image_test_section_is_what_its_script_writes():
   assert rebuilt == text, f'Change the prose in scripts/make_results_docs.py and run it:\n{diff}'
 
 
+def test_the_v3_section_is_what_its_script_writes():
+  """docs/results.md's "Benchmark v3 on the test seeds" is built by `scripts/vector_benchmark_v3.py --docs` from
+  docs/results/vector_v3/test/: a hand edit, or a run added without rebuilding it, shows here."""
+  sys.path.insert(0, str(REPO / 'scripts'))
+  import vector_benchmark_v3
+  text = (REPO / 'docs' / 'results.md').read_text()
+  rebuilt = vector_benchmark_v3.splice_docs(text, vector_benchmark_v3.docs_section(str(REPO / 'docs' / 'results' /
+                                                                                       'vector_v3')))
+  diff = ''.join(difflib.unified_diff(text.splitlines(True), rebuilt.splitlines(True), 'docs/results.md',
+                                      'generated', n=1))
+  assert rebuilt == text, f'Change the prose in scripts/vector_benchmark_v3.py and run it with --docs:\n{diff}'
+
+
 def absolute_paths(value, where=''):
   """(where, string) for every string in a JSON value that is an absolute path (POSIX, Windows or home-relative)."""
   if isinstance(value, dict):
