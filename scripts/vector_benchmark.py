@@ -425,10 +425,15 @@ def write_tables(out_dir, path, split='test'):
   shifts = controls_table(out_dir, split)
   if shifts:
     text += [shifts, '']
-  small = readme_table(out_dir, split)
+  write_with_readme_table(path, text, readme_table(out_dir, split), split)
+
+
+def write_with_readme_table(path, text, small, split):
+  """Writes the lines `text` to `path`, then README's small table `small` under its own heading (tests/test_docs.py
+  reads it there), and prints the page."""
   if small:
-    text += ["## README's table", '', f'Main setting, {split} seeds, means (README.md shows this table, checked by '
-             'tests/test_docs.py):', '', small, '']
+    text = text + ["## README's table", '', f'Main setting, {split} seeds, means (README.md shows this table, checked '
+                   'by tests/test_docs.py):', '', small, '']
   with open(path, 'w') as f:
     f.write('\n'.join(text))
   print('\n'.join(text))

@@ -435,13 +435,7 @@ def write_tables(out_dir, path, split):
   why = diagnosis(out_dir, 'main', split)
   if why:
     text += [why, '']
-  small = readme_table(out_dir, split)
-  if small:
-    text += ["## README's table", '', f'Main setting, {split} seeds, means (README.md shows this table, checked by '
-             'tests/test_docs.py):', '', small, '']
-  with open(path, 'w') as f:
-    f.write('\n'.join(text))
-  print('\n'.join(text))
+  v2.write_with_readme_table(path, text, readme_table(out_dir, split), split)
 
 
 # ------------------------------------------------------------------------------------------ docs/results.md
