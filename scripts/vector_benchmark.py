@@ -73,25 +73,27 @@ def make_config(config_name, setting, steps, overrides=()):
   return config
 
 
-def check_split(split, seeds, overrides=(), frozen_dirty=None):
+def check_split(split, seeds, overrides=(), frozen_dirty=None, test_seeds=TEST_SEEDS, frozen_files=None):
   """Raises SystemExit with one sentence when a run would break the protocol: a test seed on the dev split,
-  a dev seed on the test split, or a test run from uncommitted code or with overrides."""
+  a dev seed on the test split, or a test run from uncommitted code or with overrides. test_seeds and
+  frozen_files (default FROZEN_FILES) let another benchmark (vector_benchmark_v3.py) apply the same rules."""
+  frozen_files = FROZEN_FILES if frozen_files is None else frozen_files
   if split not in SPLITS:
     raise SystemExit(f'Unknown split {split!r}; choose dev or test.')
-  test = [s for s in seeds if s in TEST_SEEDS]
+  test = [s for s in seeds if s in test_seeds]
   if split == 'dev' and test:
     raise SystemExit(f'Seeds {test} are test seeds (TEST_SEEDS): they are run once, with --split=test.')
   if split == 'test':
-    other = [s for s in seeds if s not in TEST_SEEDS]
+    other = [s for s in seeds if s not in test_seeds]
     if other:
-      raise SystemExit(f'Seeds {other} are not test seeds; the test split runs TEST_SEEDS = {list(TEST_SEEDS)}.')
+      raise SystemExit(f'Seeds {other} are not test seeds; the test split runs TEST_SEEDS = {list(test_seeds)}.')
     if overrides:
       raise SystemExit('A test run trains committed configurations as they are: drop --set (try it on dev seeds, '
                        'commit it as a configuration, then run the test split).')
-    is_dirty = provenance.dirty(FROZEN_FILES) if frozen_dirty is None else frozen_dirty
+    is_dirty = provenance.dirty(frozen_files) if frozen_dirty is None else frozen_dirty
     if is_dirty:
       raise SystemExit('The training or evaluation code has uncommitted changes (git status -- '
-                       + ' '.join(FROZEN_FILES[-5:]) + ' ...): a test run must be made from a committed tree.')
+                       + ' '.join(frozen_files[-5:]) + ' ...): a test run must be made from a committed tree.')
 
 
 def _flat(config) -> dict:

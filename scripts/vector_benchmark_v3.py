@@ -80,15 +80,7 @@ def check_split(split, seeds, rows, frozen_dirty=None):
   trials = [r for r in rows if '+' in r]
   if split == 'test' and trials:
     raise SystemExit(f'{", ".join(trials)} are dev trials: a test run trains committed configurations as they are.')
-  test = [s for s in seeds if s in TEST_SEEDS]
-  if split == 'dev' and test:
-    raise SystemExit(f'Seeds {test} are test seeds (TEST_SEEDS): they are run once, with --split=test.')
-  if split == 'test':
-    other = [s for s in seeds if s not in TEST_SEEDS]
-    if other:
-      raise SystemExit(f'Seeds {other} are not test seeds; the test split runs TEST_SEEDS = {list(TEST_SEEDS)}.')
-    if provenance.dirty(FROZEN_FILES) if frozen_dirty is None else frozen_dirty:
-      raise SystemExit('The benchmark code has uncommitted changes: a test run must be made from a committed tree.')
+  v2.check_split(split, seeds, (), frozen_dirty, test_seeds=TEST_SEEDS, frozen_files=FROZEN_FILES)
 
 
 def make_config(row):
