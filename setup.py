@@ -9,6 +9,8 @@ setuptools.setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=setuptools.find_packages(include=['dss_jax', 'dss_jax.*', 'configs']),
+    # The model shipped with the package (dss_jax/bundle.py; python -m dss_jax.demo opens it).
+    package_data={'dss_jax': ['assets/*/*.json', 'assets/*/*.msgpack']},
     python_requires='>=3.10',
     install_requires=[
         'jax>=0.10.2',

@@ -2,7 +2,8 @@
 one style component at a time and watch the output change.
 
   pip install -e '.[demo]'
-  python -m dss_jax.demo --workdir=runs/demo            # then open http://127.0.0.1:7860
+  python -m dss_jax.demo                                # the model shipped with dss_jax; open http://127.0.0.1:7860
+  python -m dss_jax.demo --workdir=runs/demo            # a model you trained
   python -m dss_jax.main --config=configs/synthetic.py --workdir=runs/demo --mode=demo   # the same page
 
 The page (gradio, served locally) shows the workdir's validation images as sources (on the synthetic dataset,
@@ -44,6 +45,7 @@ import numpy as np
 from absl import logging
 from PIL import Image
 
+from dss_jax import bundle
 from dss_jax import images as imglib
 from dss_jax import inference
 
@@ -544,6 +546,19 @@ def make_editor(workdir: str, config=None, checkpoint=None, max_sliders: int = M
     translator = inference.Translator.from_checkpoint_flag(workdir, checkpoint, config=config)
   except (FileNotFoundError, ValueError) as e:  # No workdir, no checkpoint, another config's: their sentence.
     raise SystemExit(f'error: {e}') from None
+  return _editor(translator, max_sliders)
+
+
+def make_shipped_editor(max_sliders: int = MAX_SLIDERS) -> Editor:
+  """The Editor of the model shipped with the package (bundle.SHIPPED), compiled for the page."""
+  try:
+    translator = bundle.load()
+  except FileNotFoundError as e:
+    raise SystemExit(f'error: {e}') from None
+  return _editor(translator, max_sliders)
+
+
+def _editor(translator, max_sliders: int) -> Editor:
   logging.info('Loaded step %s; reading its validation images ...', translator.step)
   x, y = _validation_images(translator.config)
   logging.info('Compiling the translator for the page and measuring what each style component moves (once, '
@@ -583,19 +598,27 @@ def _theme():
   return gr.themes.Default(font=['ui-sans-serif', 'system-ui', 'sans-serif'], font_mono=['ui-monospace', 'monospace'])
 
 
-def serve(workdir: str, config=None, checkpoint=None, host: str = '127.0.0.1', port: int | None = 7860,
+def serve(workdir: str | None, config=None, checkpoint=None, host: str = '127.0.0.1', port: int | None = 7860,
           out_dir: str | None = None, max_sliders: int = MAX_SLIDERS, block: bool = True):
-  """`--mode=demo` and `python -m dss_jax.demo`: the editing page of a workdir's model. The console says what it
-  does while it starts (loading, compiling), then where the page is."""
-  logging.info('Loading the model of %s ...', workdir)
+  """`--mode=demo` and `python -m dss_jax.demo`: the editing page of a workdir's model, or of the model shipped
+  with the package (`bundle.SHIPPED`) when workdir is None. The console says what it does while it starts
+  (loading, compiling), then where the page is."""
+  logging.info('Loading %s ...', f'the model of {workdir}' if workdir else 'the model shipped with dss_jax')
   try:
     import gradio  # noqa: F401
   except ImportError:
     raise SystemExit("error: the editing page needs gradio, an optional extra: pip install -e '.[demo]'.") from None
-  editor = make_editor(workdir, config, checkpoint, max_sliders)
-  t = editor.translator
-  title = f'{os.path.abspath(workdir)}, step {t.step}, {"DSS flow" if t.is_flow else "StarGAN v2 MLP"} mapping'
-  return launch(editor, os.path.abspath(out_dir or os.path.join(workdir, 'demo')), host, port, block, title)
+  if workdir is None:
+    editor = make_shipped_editor(max_sliders)
+    meta = bundle.info()
+    title = f"the shipped model ({meta['description']}, step {meta['steps']})"
+    out_dir = out_dir or os.path.join(os.getcwd(), 'dss_jax_demo')
+  else:
+    editor = make_editor(workdir, config, checkpoint, max_sliders)
+    t = editor.translator
+    title = f'{os.path.abspath(workdir)}, step {t.step}, {"DSS flow" if t.is_flow else "StarGAN v2 MLP"} mapping'
+    out_dir = out_dir or os.path.join(workdir, 'demo')
+  return launch(editor, os.path.abspath(out_dir), host, port, block, title)
 
 
 def main(argv):
@@ -616,13 +639,14 @@ if __name__ == '__main__':
   from absl import app, flags
 
   from dss_jax import console
-  flags.DEFINE_string('workdir', None, 'The trained dss_jax workdir (its config.json and latest checkpoint).')
+  flags.DEFINE_string('workdir', None, 'The trained dss_jax workdir (its config.json and latest checkpoint); '
+                      'without it, the model shipped with dss_jax (README\'s main job on the synthetic data).')
   flags.DEFINE_string('checkpoint', None, 'Step number, checkpoint folder or other workdir (default: the latest).')
   flags.DEFINE_string('host', '127.0.0.1', 'Address to serve on (0.0.0.0 to let other machines in).')
   flags.DEFINE_integer('port', 7860, 'Port to serve on.')
-  flags.DEFINE_string('out_dir', None, 'Where "Save grid" writes (default <workdir>/demo).')
+  flags.DEFINE_string('out_dir', None, 'Where "Save grid" writes (default <workdir>/demo, or ./dss_jax_demo for '
+                      'the shipped model).')
   flags.DEFINE_integer('max_sliders', MAX_SLIDERS, 'At most this many sliders (the components with the largest '
                        'effects).')
-  flags.mark_flags_as_required(['workdir'])
   console.setup_logging()
   app.run(main)
