@@ -40,6 +40,35 @@ def test_image_recovery_on_a_trained_run(tmp_path):
     assert 1.0 / n - 1e-9 <= row['share'] <= 1.0 + 1e-9 and 0 <= row['factor'] < n, row
   text = image_recovery.table('run', result, ('hue', 'background', 'stripes'))
   assert text.count('| inner |') == t.style_dim
+  _recorded_runs_make_the_tables(image_recovery, t, result, tmp_path)
+
+
+def _recorded_runs_make_the_tables(image_recovery, t, result, tmp_path):
+  """--record keeps the figures with the run's commit and an untrained encoder's floor; --table pairs the main
+  job with :stargan_v2 by seed (here the same run recorded under both names, so every difference is 0)."""
+  import json
+
+  from dss_jax.datasets import registry
+  image_recovery.RECORDS = str(tmp_path / 'recovery')
+  data = registry.arrays(t.config, 'test')
+  for config_name in ('main', 'stargan_v2'):
+    for seed in (1, 2):
+      name = f'{config_name}_sd2_seed{seed}'
+      (tmp_path / f'{name}.json').write_text(json.dumps(
+          {'configuration': config_name, 'seed': seed, 'steps': 2, 'commit': 'abcdef0123', 'dirty': False}))
+      path = image_recovery.record(str(tmp_path / name), result, str(tmp_path), t.config, data)
+  with open(path) as f:
+    kept = json.load(f)
+  assert kept['commit'] == 'abcdef0123' and 0.0 <= kept['untrained']['mcc_shared'] <= 1.0
+  records = image_recovery.load_records(image_recovery.RECORDS)
+  text = image_recovery.recovery_tables(records, ('hue', 'background'))
+  assert text.count('| main_sd2_seed') == 2 and '| 1, 2 |' in text and '2 seeds: 1, 2' in text
+  assert '+0.00 [+0.00, +0.00]' in text
+  page = '# Results\n\n## Other\n\ntext\n'
+  once = image_recovery.splice(page, text)
+  assert image_recovery.splice(once, text) == once and once.startswith(page.rstrip('\n'))
+  with pytest.raises(SystemExit, match='missing'):
+    image_recovery.record(str(tmp_path / 'other_sd2_seed3'), result, str(tmp_path), t.config, data)
 
 
 if __name__ == '__main__':
