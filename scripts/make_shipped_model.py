@@ -52,6 +52,18 @@ def slider_names(sliders: list, style_names) -> list:
   return result
 
 
+def made_by(run, args) -> str:
+  """This script's command line as it reads inside the repository (the run in runs/benchmark, its JSON in
+  docs/results/image_test, where the benchmark puts them), so no machine's path is recorded."""
+  name = os.path.basename(run)
+  words = ['python scripts/make_shipped_model.py', f'--run=runs/benchmark/{name}']
+  if args.results:
+    words.append(f'--results=docs/results/image_test/{name}.json')
+  if args.config_arg:
+    words.append(f'--config_arg={args.config_arg}')
+  return ' '.join(words)
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--run', default=os.path.join(REPO, 'runs', 'shipped'), help='workdir of the run to ship')
@@ -66,7 +78,7 @@ def main():
   from dss_jax import workdir as workdir_lib
   from dss_jax.datasets import synthetic as synthetic_data
   config_flag = 'configs/synthetic.py' + (f':{args.config_arg}' if args.config_arg else '')
-  steps = int(synthetic.get_config(args.config_arg or None).total_iters)
+  steps = int(synthetic.get_config(args.config_arg).total_iters)
   run = os.path.abspath(args.run)
   results = {}
   if args.results:
@@ -99,8 +111,7 @@ def main():
       'description': "README's main job on the synthetic data" if not args.config_arg else
                      f'configs/synthetic.py:{args.config_arg} on the synthetic data',
       'config': config_flag, 'seed': int(t.config.seed), **trained,
-      'made_by': 'python scripts/make_shipped_model.py ' + ' '.join(
-          a.replace(REPO + '/', '') for a in sys.argv[1:]),
+      'made_by': made_by(run, args),
       'measured': {
           'r2_style': recovery['r2_style'], 'r2_content': recovery['r2_content'],
           'r2_style_factor': dict(zip(names, recovery['r2_style_factor'])),
