@@ -75,11 +75,61 @@ def test_stargan_v2_sliders_edit_the_code_in_std_units(val_images):
 def test_components_are_labelled_and_ranked_by_their_effect(editor, translator, val_images):
   described = editor.components_of(0)
   assert [c.index for c in described] == list(range(translator.style_dim))
-  effects = translator.component_effects(val_images[0][:2], 0)
+  effects = translator.component_effects(val_images[0][:2], 0, delta=demo.SLIDER_RANGE)  # The slider's whole range.
   np.testing.assert_allclose([c.effect for c in described], effects, rtol=1e-4)
   assert sorted(c.rank for c in described) == list(range(1, translator.style_dim + 1))
   assert described[int(np.argmax(effects))].rank == 1
   assert all(c.label.startswith(f'component {c.index}: ') for c in described)
+
+
+def test_domains_are_named_by_what_makes_them_differ(editor, translator):
+  assert editor.domain_labels == ['domain0: orange objects, dark background',
+                                  'domain1: yellow-green objects, mid-grey background',
+                                  'domain2: green objects, light background',
+                                  'domain3: cyan objects, dark grey background',
+                                  'domain4: blue objects, light grey background']
+  assert translator.domains == [f'domain{k}' for k in range(5)]  # The model's own names stay.
+  assert editor.domain_label('domain3') == editor.domain_label(3) == editor.domain_labels[3]
+  import ml_collections
+  assert demo.describe_domains(ml_collections.ConfigDict({'dataset': 'afhq'}), ['cat', 'dog']) == ['cat', 'dog']
+
+
+def test_sliders_of_a_bundle_are_named_after_the_true_factor_they_move(translator, val_images, tmp_path):
+  from dss_jax import bundle
+  sliders = [{'component': 0, 'factor': 'hue', 'share': 0.93, 'share_inner': 0.97, 'factor_inner': 'hue',
+              'share_outer': 0.85, 'factor_outer': 'background'},
+             {'component': 1, 'factor': 'background', 'share': 0.6},
+             {'component': 2, 'factor': 'stripes', 'share': 0.8},
+             {'component': 3, 'factor': 'hue', 'share': 0.4}]
+  path = bundle.write(str(tmp_path / 'b'), translator, {'sliders': sliders})
+  editor = demo.Editor(translator, *val_images, effect_sources=2, factors=bundle.info(path)['sliders'])
+  labels = [c.label for c in editor.components_of(0)]
+  assert labels == ['hue (component 0)', 'mostly background', 'stripes', 'hue (component 3) and more']
+  assert editor.components_of(0)[0].info.startswith(
+      '93% of its style change from -3 to +3 is hue (within ±1: 97% hue; beyond: 85% background); the picture '
+      'changes by ')
+  assert [c.name for c in editor.components_of(2)] == ['hue (component 0)', 'background', 'stripes',
+                                                      'hue (component 3)']  # The same names in every domain.
+
+
+def test_random_styles_every_domain_and_the_strip_draw_what_render_draws(editor, translator, val_images):
+  x = val_images[0][0]
+  np.testing.assert_array_equal(editor.seed_coordinates(2, 7), translator.sample_z(1, seed=7)[0])  # A seed: a z.
+  seeds = range(5, 5 + demo.STYLE_COUNT)
+  row = editor.random_styles(x, 2, seeds, psi=0.5)
+  for s, picture in zip(seeds, row):  # Truncation as the library's: F(psi z).
+    np.testing.assert_allclose(picture, translator.translate(x[None], 2, z=translator.sample_z(1, seed=s), psi=0.5)[0],
+                               atol=1e-4)
+  coords = editor.seed_coordinates(0, 3)
+  for k, picture in enumerate(editor.every_domain(x, coords)):
+    np.testing.assert_allclose(picture, editor.render(x, k, coords), atol=1e-4)
+  end = editor.coordinates(1, reference=val_images[0][3])
+  pictures, steps = editor.strip(x, 1, coords, end)
+  assert len(pictures) == len(steps) == demo.STRIP_STEPS
+  np.testing.assert_array_equal(steps[0], coords)
+  np.testing.assert_array_equal(steps[-1], end)  # Exactly the reference's: picking it draws the reference's style.
+  for picture, step in zip(pictures, steps):
+    np.testing.assert_allclose(picture, editor.render(x, 1, step), atol=1e-4)
 
 
 def test_describe_change_says_colour_or_brightness_and_where():
@@ -258,9 +308,9 @@ def test_new_style_and_domain_change_update_the_output(browser_page):
   assert tab.inner_text('#message').startswith('A new random style')
   before = _output(tab)
   tab.click('#domain input')
-  tab.get_by_role('option', name='domain3').click()
+  tab.get_by_role('option', name='domain3: cyan objects, dark grey background').click()
   _wait_for_new_output(tab, before)
-  assert 'Target domain domain3' in tab.inner_text('#message')
+  assert 'Target domain domain3: cyan objects, dark grey background' in tab.inner_text('#message')
 
 
 def _save(tab) -> str:
@@ -386,8 +436,9 @@ def test_the_first_screen_speaks_plainly_and_the_method_is_in_a_closed_section(f
   assert not [word for word in JARGON if word in shown], [word for word in JARGON if word in shown]
   best = min(editor.slider_components(0), key=lambda c: c.rank)
   percent = f'{50 * best.effect:.1f}%'
-  assert (f'the strongest of {len(editor.components_of(0))}: from -1 to +1 it changes the picture by {percent} on '
+  assert (f'the strongest of {len(editor.components_of(0))}: from -3 to +3 it changes the picture by {percent} on '
           'average') in tab.inner_text(f'#slider_{best.index}')
+  assert editor.domain_label(0) in tab.input_value('#domain input')  # Domains named by what makes them differ.
   tab.get_by_text('How this works').click()
   tab.wait_for_function('() => document.body.innerText.includes("N(0, 1)")', timeout=10_000)
 
@@ -451,3 +502,85 @@ def test_an_uploaded_reference_sets_the_style_and_a_bad_one_changes_nothing(brow
   tab.wait_for_function('() => document.querySelector("#message").innerText.includes("bad.jpg")', timeout=30_000)
   assert tab.inner_text('#message').startswith('bad.jpg is not an image this page can read')
   assert _output(tab) == before and _sliders(tab, editor) == positions  # A refused reference changes nothing.
+
+
+def _count(tab, gallery: str) -> int:
+  return tab.locator(f'#{gallery} .thumbnail-item').count()
+
+
+def _message_starts(tab, text: str):
+  tab.wait_for_function('t => document.querySelector("#message").innerText.startsWith(t)', arg=text, timeout=30_000)
+
+
+def test_random_styles_a_seed_truncation_and_every_domain(fresh_tab, editor):
+  tab, _ = fresh_tab
+  assert _count(tab, 'styles') == demo.STYLE_COUNT and _count(tab, 'all_domains') == len(editor.domains)
+  before = _output(tab)
+  tab.locator('#styles .thumbnail-item').nth(2).click()  # Seeds 1 .. 6: the third is seed 3.
+  _wait_for_new_output(tab, before)
+  _message_starts(tab, 'The random style of seed 3.')
+  seed3 = _output(tab)
+  assert tab.input_value('#seed input') == '3'
+  assert _sliders(tab, editor) == [demo.slider_value(editor.seed_coordinates(0, 3)[c]) for c in editor.sliders]
+  tab.click('#new_style')
+  _wait_for_new_output(tab, seed3)
+  tab.fill('#seed input', '3')  # The same seed: the same style, the same picture.
+  tab.wait_for_function('s => document.querySelector("#output img").src == s', arg=seed3, timeout=15_000)
+  before = _output(tab)
+  tab.locator('#psi input[type=range]').fill('0.5')
+  _wait_for_new_output(tab, before)
+  _message_starts(tab, 'Truncation ψ 0.5')
+  assert _sliders(tab, editor) == [demo.slider_value(0.5 * editor.seed_coordinates(0, 3)[c]) for c in editor.sliders]
+  before = _output(tab)
+  tab.locator('#all_domains .thumbnail-item').nth(3).click()  # The row of domains leads to a domain.
+  _wait_for_new_output(tab, before)
+  _message_starts(tab, f'Target domain {editor.domain_label(3)}')
+  assert tab.input_value('#domain input') == editor.domain_label(3)
+
+
+def test_reset_all_back_to_the_reference_the_strip_and_the_worked_examples(fresh_tab, editor):
+  tab, _ = fresh_tab
+
+  def click(selector):
+    before = _output(tab)
+    tab.click(selector)
+    _wait_for_new_output(tab, before)
+
+  def shows(src, what):
+    tab.wait_for_function('s => document.querySelector("#output img").src == s', arg=src, timeout=15_000)
+    _until(tab, lambda tab: tab.locator('#reference img').count() == 1, what)
+
+  click('#references .thumbnail-item >> nth=1')
+  at_reference, positions = _output(tab), _sliders(tab, editor)
+  before = _output(tab)
+  tab.locator(f'#slider_{editor.sliders[0]} input[type=range]').fill('2.5')
+  _wait_for_new_output(tab, before)
+  tab.locator('#psi input[type=range]').fill('0.3')
+  _message_starts(tab, 'Truncation ψ 0.3')
+  click('#reset_all')  # Every slider and psi: back to the reference's style.
+  shows(at_reference, "the reference's style after Reset all")
+  assert _sliders(tab, editor) == positions and float(tab.input_value('#psi input[type=number]')) == 1
+  click('#new_style')
+  click('#back_to_reference')
+  shows(at_reference, "the reference's style again")
+  _until(tab, lambda tab: _selected(tab, 'references') == [1], 'reference 1 highlighted again')
+  click('#new_style')
+  random_style = _output(tab)
+  tab.click('#draw_strip')
+  _until(tab, lambda tab: _count(tab, 'strip') == demo.STRIP_STEPS, 'the strip')
+  click(f'#strip .thumbnail-item >> nth={demo.STRIP_STEPS - 1}')  # Its end is the reference's style.
+  tab.wait_for_function('s => document.querySelector("#output img").src == s', arg=at_reference, timeout=15_000)
+  click('#strip .thumbnail-item >> nth=0')  # Its start, the style it was drawn from.
+  assert _output(tab) == random_style
+
+  click('#example_0')  # A reference's style in the last domain.
+  last = len(editor.domains) - 1
+  _message_starts(tab, f"Example 1, a reference's style in {editor.domains[last]}")
+  assert tab.input_value('#domain input') == editor.domain_label(last)
+  _until(tab, lambda tab: _selected(tab, 'references') == [0] and tab.locator('#reference img').count() == 1,
+         "the example's reference in use")
+  click('#example_1')  # The strongest slider at +3.
+  strongest = min(editor.slider_components(0), key=lambda c: c.rank)
+  _message_starts(tab, 'Example 2')
+  assert float(tab.input_value(f'#slider_{strongest.index} input[type=number]')) == demo.SLIDER_RANGE
+  _until(tab, lambda tab: tab.locator('#reference img').count() == 0, 'no reference in a random style')
