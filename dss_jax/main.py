@@ -17,17 +17,18 @@ config_history.json; a change of the networks' shapes is refused). Before import
 prints what it will do and checks the config, the data's layout and the workdir (dss_jax/preflight.py).
 """
 
-import os
-import sys
-import time
+if __name__ == '__main__':  # First of all, so that a signal during the imports below is one line too.
+  from dss_jax import interrupts
+  interrupts.install()
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+import os  # noqa: E402
+import sys  # noqa: E402
 
-from dss_jax import console, errors, preflight
-from dss_jax import workdir as workdir_lib
+from absl import app, flags, logging  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
 
-T_LAUNCH = time.time()
+from dss_jax import console, errors, interrupts, preflight  # noqa: E402
+from dss_jax import workdir as workdir_lib  # noqa: E402
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Config file, optionally path:ARG, where ARG lists '
@@ -361,15 +362,19 @@ def main(argv):
 
 
 def run_main():
-  """`python -m dss_jax.main`: a Ctrl-C outside training's own handling (imports, data scans, evaluation) is
-  one line, not a traceback."""
+  """`python -m dss_jax.main`: SIGINT and SIGTERM outside training's own handling (imports, data scans,
+  evaluation, sampling) end it with one line and status 130 or 143 (dss_jax/interrupts.py, installed when the
+  module starts); the process ends as soon as its last line is out, without the interpreter's teardown."""
   console.setup_logging()  # INFO, without library chatter or repeated warnings.
   try:
     app.run(main, flags_parser=_parse_flags)
-  except KeyboardInterrupt:
-    sys.stderr.write(f'Interrupted {time.time() - T_LAUNCH:.0f} s after launch, outside the training steps '
-                     '(nothing was being saved); rerun the same command to continue.\n')
-    sys.exit(130)
+    status = 0
+  except SystemExit as stop:
+    status = interrupts.status_of(stop)
+  except BaseException:  # noqa: BLE001 - a bug or a library's error: its traceback, as Python prints it.
+    sys.excepthook(*sys.exc_info())
+    status = 1
+  interrupts.exit_now(status)
 
 
 if __name__ == '__main__':
