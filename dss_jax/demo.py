@@ -17,14 +17,25 @@ at a time, as `Translator.traverse` does:
 - StarGAN v2 (`:stargan_v2`, the MLP mapping, which has no inverse): the style code itself, in standard
   deviations of each component around its mean over F(z, u) (s_c = mean_c + value * std_c).
 
-Each slider is labelled with what it moves most, measured when the page starts (and for each domain when it
-is first chosen) from `Translator.traverse` at -1 and +1 std on a few validation sources: whether the
-change is mostly colour or brightness, where in the picture it is (the centre, the edges or everywhere),
-and, in words, its rank and size (the mean absolute change per pixel, `Translator.component_effects`' number,
-as a share of the pixels' range). A model with more than --max_sliders components shows the sliders of those
-with the largest effects in the first domain. A slider's ↺ goes back to the value of the style in use (the
-reference's, or the last new style's) and redraws; a number typed beyond a slider's ends is clamped, with a
-note. The page's first screen says what to do; the method is in a closed "How this works" section.
+Where the data's true factors are known (a bundle whose model.json has 'sliders', as the shipped model's),
+each slider is named after the factor it moves most ("hue"; "mostly hue" below CLEAR_SHARE), with that
+factor's share of the slider's style change from -3 to +3 (within +-1 and beyond) in its note. Otherwise it is
+labelled with what it moves most, measured when the page starts (and for each domain when it is first chosen)
+from `Translator.traverse` at -3 and +3 (the slider's whole range) on a few validation sources: whether the
+change is mostly colour or brightness, where in the picture it is (the centre, the edges or everywhere), and,
+in words, its rank and size (the mean absolute change per pixel, `Translator.component_effects`' number, as a
+share of the pixels' range). A model with more than --max_sliders components shows the sliders of those with
+the largest effects in the first domain. On the synthetic data the domains are shown with what makes them
+differ ("domain0: orange objects, dark background", `describe_domains`).
+
+Beside one output the page shows several: six random styles (by seed; a click takes one), the source with the
+same coordinates in every domain (a click goes there) and, on request, a strip of steps from the style in use
+to the last reference's (`Translator.interpolate`). A seed box reproduces a random style; truncation psi
+scales the coordinates toward the domain's average (F(psi z), as `Translator.latent_style`). A slider's ↺ goes
+back to the value of the style in use (the reference's, or the seed's) and redraws; "Reset all" puts every
+slider and psi back; "Back to the reference's style" returns to the last reference of the domain; three worked
+examples set a source, a domain and a style. A number typed beyond a slider's ends is clamped, with a note. The
+page's first screen says what to do; the method is in a closed "How this works" section.
 
 "Save grid" writes source | (reference) | output, with the target domain and every slider value, as a PNG in
 <workdir>/demo/ (or --out_dir) and offers it for download. Uploaded images are converted to RGB (grayscale,
