@@ -40,6 +40,7 @@ RECORDS = os.path.join(REPO, 'docs', 'results', 'image_test', 'recovery')
 TABLE = os.path.join(REPO, 'docs', 'results', 'image_test', 'RECOVERY.md')
 PAGE = os.path.join(REPO, 'docs', 'results.md')
 HEADING = '## Images: what the style encoder reads and what each slider moves (test seeds)'
+BEFORE = '## Dev-seed record (chose the recipes; not evidence)'
 VALUES = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
 RANGES = {'inner': lambda a, b: max(abs(a), abs(b)) <= 1.0, 'outer': lambda a, b: max(abs(a), abs(b)) > 1.0}
 
@@ -195,20 +196,24 @@ def recovery_tables(records, style_names=('hue', 'background')) -> str:
   names = {'main': "main (README's main job)", 'stargan_v2': ':stargan_v2'}
   lines = ['Per run: R2 of the true style and content (x, y, size, cos and sin of the rotation) from E\'s codes, '
            'held out, per domain; shape read from the codes (nearest class centroid; chance 0.2); the style MCC with '
-           'one permutation for all domains; in brackets an untrained encoder of the same configuration and seed. '
+           'one permutation for all domains; rotation: the largest angle between the codes\' axes and the nearest '
+           'signed permutation of the true ones, after standardising each domain (0 = the true axes, 45 = as far '
+           'as two axes can be; a random turn of the plane leaves 22.5 on average, so at n = 2 an MCC near 0.9 can '
+           'still be a turned plane); in brackets an untrained encoder of the same configuration and seed. '
            'Sliders: the factor each style component moves most over -3..3 (the editing page\'s whole range) and '
            'that factor\'s share of all style change the oracle reads (1 = one factor alone, 0.5 = both evenly), '
            'inside |v| <= 1 / beyond.', '',
            '| run | commit | R2 style | ' + ' | '.join(f'R2 {s}' for s in style_names) +
-           ' | R2 content | shape from codes | MCC shared | slider 0 | slider 1 |',
-           '|---|---|---|' + '---|' * len(style_names) + '---|---|---|---|---|']
+           ' | R2 content | shape from codes | MCC shared | rotation (deg) | slider 0 | slider 1 |',
+           '|---|---|---|' + '---|' * len(style_names) + '---|---|---|---|---|---|']
   for r in records:
     u = r['untrained']
     sl = _sliders(r, style_names)
     lines.append(f'| {r["run"]} | {r["commit"][:7]}{" (dirty)" if r["dirty"] else ""} | {r["r2_style"]:.2f} '
                  f'({u["r2_style"]:.2f}) | ' + ' | '.join(f'{v:.2f}' for v in r['r2_style_factor']) +
                  f' | {r["r2_content"]:.2f} ({u["r2_content"]:.2f}) | {r["shape_from_codes"]:.2f} '
-                 f'({u["shape_from_codes"]:.2f}) | {r["mcc_shared"]:.3f} ({u["mcc_shared"]:.3f}) | ' +
+                 f'({u["shape_from_codes"]:.2f}) | {r["mcc_shared"]:.3f} ({u["mcc_shared"]:.3f}) | '
+                 f'{r["rotation_deg"]:.0f} ({u["rotation_deg"]:.0f}) | ' +
                  ' | '.join(f'{f} {s:.2f} ({i:.2f} / {o:.2f})' for f, s, i, o in sl[:2]) + ' |')
   by = {}
   for r in records:
@@ -216,8 +221,8 @@ def recovery_tables(records, style_names=('hue', 'background')) -> str:
   lines += ['', 'Per configuration, mean ± sd over seeds (untrained encoder in brackets); slider share: the mean '
             'over components of the share of the factor each moves most; distinct: runs whose sliders move '
             'different factors (one slider per factor).', '',
-            '| configuration | seeds | R2 style | R2 content | shape from codes | MCC shared | slider share '
-            '(inner / outer) | distinct |', '|---|---|---|---|---|---|---|---|']
+            '| configuration | seeds | R2 style | R2 content | shape from codes | MCC shared | rotation (deg) | '
+            'slider share (inner / outer) | distinct |', '|---|---|---|---|---|---|---|---|---|']
   for config_name in sorted(by, key=lambda c: (c != 'main', c)):
     rs = [by[config_name][s] for s in sorted(by[config_name])]
     sls = [_sliders(r, style_names) for r in rs]
@@ -226,6 +231,7 @@ def recovery_tables(records, style_names=('hue', 'background')) -> str:
                  f'{_mean_sd([r["r2_style"] for r in rs])} ({_mean_sd([r["untrained"]["r2_style"] for r in rs])}) | '
                  f'{_mean_sd([r["r2_content"] for r in rs])} ({_mean_sd([r["untrained"]["r2_content"] for r in rs])})'
                  f' | {_mean_sd([r["shape_from_codes"] for r in rs])} | {_mean_sd([r["mcc_shared"] for r in rs], ".3f")}'
+                 f' | {_mean_sd([r["rotation_deg"] for r in rs], ".0f")} ({_mean_sd([r["untrained"]["rotation_deg"] for r in rs], ".0f")})'
                  f' | {_mean_sd([np.mean([s for _, s, _, _ in sl]) for sl in sls])} '
                  f'({np.mean([np.mean([i for *_, i, _ in sl]) for sl in sls]):.2f} / '
                  f'{np.mean([np.mean([o for *_, o in sl]) for sl in sls]):.2f}) | {distinct} of {len(rs)} |')
@@ -233,19 +239,25 @@ def recovery_tables(records, style_names=('hue', 'background')) -> str:
     seeds = sorted(set(by['main']) & set(by['stargan_v2']))
     a, b = [by['main'][s] for s in seeds], [by['stargan_v2'][s] for s in seeds]
     share = lambda r: np.mean([s for _, s, _, _ in _sliders(r, style_names)])  # noqa: E731
-    lines += ['', f'Main job minus :stargan_v2, paired by seed ({len(seeds)} seeds: {", ".join(map(str, seeds))}; '
-              '95% t interval; 5 figures compared, no correction):', '',
-              '| R2 style | R2 content | shape from codes | MCC shared | slider share |', '|---|---|---|---|---|',
+    lines += ['', f'Main job minus :stargan_v2, paired by seed ({len(seeds)} seed{"s" * (len(seeds) > 1)}: '
+              f'{", ".join(map(str, seeds))}; '
+              '95% t interval; 6 figures compared, no correction):', '',
+              '| R2 style | R2 content | shape from codes | MCC shared | rotation (deg) | slider share |',
+              '|---|---|---|---|---|---|',
               '| ' + ' | '.join(_paired([f(r) for r in a], [f(r) for r in b]) for f in (
                   lambda r: r['r2_style'], lambda r: r['r2_content'], lambda r: r['shape_from_codes'],
-                  lambda r: r['mcc_shared'], share)) + ' |']
+                  lambda r: r['mcc_shared'], lambda r: r['rotation_deg'], share)) + ' |']
   return '\n'.join(lines) + '\n'
 
 
-def splice(text, section):
-  """docs/results.md's text with the section under HEADING replaced (appended when absent)."""
+def splice(text, section, before=BEFORE):
+  """docs/results.md's text with the section under HEADING replaced (when absent: inserted before the heading
+  `before`, or appended)."""
   block = HEADING + '\n\n' + section + '\n'
   if HEADING + '\n' not in text:
+    if before + '\n' in text:
+      at = text.index(before + '\n')
+      return text[:at] + block + text[at:]
     return text.rstrip('\n') + '\n\n' + block.rstrip('\n') + '\n'
   start = text.index(HEADING + '\n')
   nxt = text.find('\n## ', start + len(HEADING))
@@ -254,16 +266,35 @@ def splice(text, section):
   return text[:start] + block + text[nxt + 1:]
 
 
+def ceiling_lines() -> list:
+  """The likelihood ceiling on this benchmark's style distribution (scripts/image_style_ceiling.py), when run."""
+  import image_style_ceiling
+  results = image_style_ceiling.load()
+  if not results:
+    return []
+  return ['', "Can this benchmark's domains identify the components at all? The likelihood ceiling "
+          '(`dss_jax/ceiling.py`) on vectors that carry the image data\'s own p(s | u) (K = 5) under benchmark v3\'s '
+          'mixing, beside n = 2 with v3\'s wide variation (K = 15); a diagnostic of the data, on mixing seeds, no test '
+          'seed (`python scripts/image_style_ceiling.py`; [its page](results/image_style_ceiling/README.md)):', '',
+          *image_style_ceiling.summary(results)]
+
+
+def section() -> str:
+  """docs/results.md's section (without its heading) and RECOVERY.md's body, from the stored JSONs."""
+  return recovery_tables(load_records()).rstrip('\n') + '\n'.join([''] + ceiling_lines()) + '\n'
+
+
 def write_tables():
-  section = recovery_tables(load_records())
+  section_ = section()
+
   with open(TABLE, 'w') as f:
     f.write('# ' + HEADING[3:] + '\n\nGenerated by `python scripts/image_recovery.py --table` from recovery/*.json.\n\n'
-            + section)
+            + section_)
   with open(PAGE) as f:
     text = f.read()
   with open(PAGE, 'w') as f:
-    f.write(splice(text, section).rstrip('\n') + '\n')
-  print(section)
+    f.write(splice(text, section_).rstrip('\n') + '\n')
+  print(section_)
 
 
 def main():

@@ -78,25 +78,31 @@ def run_one(row: str, seed: int) -> dict:
           'floor_rotated_style_mcc_shared': recovery.mcc_shared(test['style'], floor, test['label'])['mcc']}
 
 
+def _ms(values, fmt='.2f'):
+  v = np.asarray(values, float)
+  return f'{v.mean():{fmt}} ± {v.std(ddof=1):{fmt}}' if len(v) > 1 else f'{v[0]:{fmt}}'
+
+
+def summary(results) -> list:
+  """The summary table's lines (also in docs/results.md's image recovery section): mean ± sd per row."""
+  lines = ['| row | K | seeds | MCC shared | MCC per domain | R2 style | R2 content | rotation left (deg) | '
+           'nll gap | floor: rotated true style |', '|---|---|---|---|---|---|---|---|---|---|']
+  for row in ROWS:
+    rs = sorted((r for r in results if r['row'] == row), key=lambda r: r['seed'])
+    if rs:
+      lines.append(f'| {row} | {rs[0]["num_domains"]} | {", ".join(str(r["seed"]) for r in rs)} | '
+                   f'{_ms([r["mcc_shared"] for r in rs], ".3f")} | {_ms([r["mcc_per_domain"] for r in rs], ".3f")} | '
+                   f'{_ms([r["r2_style"] for r in rs])} | {_ms([r["r2_content"] for r in rs])} | '
+                   f'{_ms([r["rotation_deg"] for r in rs], ".0f")} | {_ms([r["nll"] - r["true_nll"] for r in rs], ".3f")}'
+                   f' | {_ms([r["floor_rotated_style_mcc_shared"] for r in rs], ".3f")} |')
+  return lines
+
+
 def table(results) -> str:
   lines = ['# The likelihood ceiling on the image benchmark\'s style distribution', '',
            'Built by `python scripts/image_style_ceiling.py` (its docstring says what each row is). Per row: mean ± sd '
            'over mixing seeds; nll gap: the fit\'s held-out -log p(x | u) minus the true model\'s (nats; 0 = exact).',
-           '', '| row | K | seeds | MCC shared | MCC per domain | R2 style | R2 content | rotation left (deg) | '
-           'nll gap | floor: rotated true style |', '|---|---|---|---|---|---|---|---|---|---|']
-
-  def ms(values, fmt='.2f'):
-    v = np.asarray(values, float)
-    return f'{v.mean():{fmt}} ± {v.std(ddof=1):{fmt}}' if len(v) > 1 else f'{v[0]:{fmt}}'
-  for row in ROWS:
-    rs = sorted((r for r in results if r['row'] == row), key=lambda r: r['seed'])
-    if not rs:
-      continue
-    lines.append(f'| {row} | {rs[0]["num_domains"]} | {", ".join(str(r["seed"]) for r in rs)} | '
-                 f'{ms([r["mcc_shared"] for r in rs], ".3f")} | {ms([r["mcc_per_domain"] for r in rs], ".3f")} | '
-                 f'{ms([r["r2_style"] for r in rs])} | {ms([r["r2_content"] for r in rs])} | '
-                 f'{ms([r["rotation_deg"] for r in rs], ".0f")} | {ms([r["nll"] - r["true_nll"] for r in rs], ".3f")} | '
-                 f'{ms([r["floor_rotated_style_mcc_shared"] for r in rs], ".3f")} |')
+           '', *summary(results)]
   lines += ['', 'Per fit:', '', '| row | seed | MCC shared | rotation left (deg) | nll gap | fit s |', '|---|---|---|---|---|---|']
   for r in sorted(results, key=lambda r: (ROWS.index(r['row']), r['seed'])):
     lines.append(f'| {r["row"]} | {r["seed"]} | {r["mcc_shared"]:.3f} | {r["rotation_deg"]:.0f} | '
@@ -104,12 +110,16 @@ def table(results) -> str:
   return '\n'.join(lines) + '\n'
 
 
-def write_table():
+def load(folder=OUT) -> list:
   results = []
-  for path in sorted(glob.glob(os.path.join(OUT, '*.json'))):
+  for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
     with open(path) as f:
       results.append(json.load(f))
-  text = table(results)
+  return results
+
+
+def write_table():
+  text = table(load())
   with open(os.path.join(OUT, 'README.md'), 'w') as f:
     f.write(text)
   print(text, flush=True)

@@ -401,6 +401,19 @@ def absolute_paths(value, where=''):
   return []
 
 
+def test_the_image_recovery_section_is_what_its_script_writes():
+  """docs/results.md's image recovery section and RECOVERY.md are what `scripts/image_recovery.py --table`
+  builds from docs/results/image_test/recovery/*.json (and the image style ceiling's JSONs)."""
+  sys.path.insert(0, str(REPO / 'scripts'))
+  import image_recovery
+  with open(image_recovery.PAGE) as f:
+    text = f.read()
+  body = image_recovery.section()
+  assert image_recovery.splice(text, body) == text, 'Run python scripts/image_recovery.py --table.'
+  with open(image_recovery.TABLE) as f:
+    assert f.read().endswith(body), 'Run python scripts/image_recovery.py --table.'
+
+
 def test_no_stored_result_records_an_absolute_path():
   """A result names its run by a path relative to the repository (runs/benchmark/<run>), which means the same on
   every checkout; an absolute path names one machine's folders (scripts/latent_mcc_diagnosis.py's repo_path)."""
