@@ -166,8 +166,15 @@ def _sliders(record_, style_names):
            outer[c]) for c in sorted(change)]
 
 
+def _rotation(r) -> float:
+  """The rotation column (nan when the codes have more components than the data has factors)."""
+  return float(r.get('rotation_deg', np.nan))
+
+
 def _mean_sd(values, fmt='.2f'):
   values = np.asarray(values, float)
+  if np.isnan(values).any():
+    return '–'
   return f'{values.mean():{fmt}} ± {values.std(ddof=1):{fmt}}' if len(values) > 1 else f'{values[0]:{fmt}}'
 
 
@@ -175,6 +182,8 @@ def _paired(a, b):
   """Mean of a - b and its 95% t interval."""
   from scipy import stats
   d = np.asarray(a, float) - np.asarray(b, float)
+  if np.isnan(d).any():
+    return '–'
   if len(d) < 2:
     return f'{d.mean():+.2f} (one seed)'
   half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
@@ -213,7 +222,7 @@ def recovery_tables(records, style_names=('hue', 'background')) -> str:
                  f'({u["r2_style"]:.2f}) | ' + ' | '.join(f'{v:.2f}' for v in r['r2_style_factor']) +
                  f' | {r["r2_content"]:.2f} ({u["r2_content"]:.2f}) | {r["shape_from_codes"]:.2f} '
                  f'({u["shape_from_codes"]:.2f}) | {r["mcc_shared"]:.3f} ({u["mcc_shared"]:.3f}) | '
-                 f'{r["rotation_deg"]:.0f} ({u["rotation_deg"]:.0f}) | ' +
+                 f'{_mean_sd([_rotation(r)], ".0f")} ({_mean_sd([_rotation(u)], ".0f")}) | ' +
                  ' | '.join(f'{f} {s:.2f} ({i:.2f} / {o:.2f})' for f, s, i, o in sl[:2]) + ' |')
   by = {}
   for r in records:
@@ -231,7 +240,7 @@ def recovery_tables(records, style_names=('hue', 'background')) -> str:
                  f'{_mean_sd([r["r2_style"] for r in rs])} ({_mean_sd([r["untrained"]["r2_style"] for r in rs])}) | '
                  f'{_mean_sd([r["r2_content"] for r in rs])} ({_mean_sd([r["untrained"]["r2_content"] for r in rs])})'
                  f' | {_mean_sd([r["shape_from_codes"] for r in rs])} | {_mean_sd([r["mcc_shared"] for r in rs], ".3f")}'
-                 f' | {_mean_sd([r["rotation_deg"] for r in rs], ".0f")} ({_mean_sd([r["untrained"]["rotation_deg"] for r in rs], ".0f")})'
+                 f' | {_mean_sd([_rotation(r) for r in rs], ".0f")} ({_mean_sd([_rotation(r["untrained"]) for r in rs], ".0f")})'
                  f' | {_mean_sd([np.mean([s for _, s, _, _ in sl]) for sl in sls])} '
                  f'({np.mean([np.mean([i for *_, i, _ in sl]) for sl in sls]):.2f} / '
                  f'{np.mean([np.mean([o for *_, o in sl]) for sl in sls]):.2f}) | {distinct} of {len(rs)} |')
@@ -246,7 +255,7 @@ def recovery_tables(records, style_names=('hue', 'background')) -> str:
               '|---|---|---|---|---|---|',
               '| ' + ' | '.join(_paired([f(r) for r in a], [f(r) for r in b]) for f in (
                   lambda r: r['r2_style'], lambda r: r['r2_content'], lambda r: r['shape_from_codes'],
-                  lambda r: r['mcc_shared'], lambda r: r['rotation_deg'], share)) + ' |']
+                  lambda r: r['mcc_shared'], _rotation, share)) + ' |']
   return '\n'.join(lines) + '\n'
 
 
