@@ -303,18 +303,26 @@ def test_fid_lpips_protocol_with_stand_in_networks(translator, tmp_path):
   assert (tmp_path / 'fid_lpips_step2.json').exists()
 
 
-def test_main_eval_flags(translator, tmp_path, monkeypatch, oracle_dir):
-  import functools
-
+def test_main_eval_flags(tmp_path, monkeypatch):
+  """main's --mode=eval flags reach evaluate.run: the checkpoint of --checkpoint, the config's seed, the files of
+  that step. The benchmark itself is a stand-in here (test_eval_synthetic_writes_json_and_markdown_with_every_metric
+  runs it, and tests/test_newcomer.py runs --mode=eval as a command): the real one doubled this test's time."""
   from absl.testing import flagsaver
 
   from dss_jax import evaluate, main
-  monkeypatch.setattr(evaluate, 'evaluate_synthetic',
-                      functools.partial(evaluate.evaluate_synthetic, **SMALL, oracle_dir=oracle_dir))
+  seen = {}
+
+  def stand_in(config, t, workdir, seed, write, **kwargs):
+    seen.update(step=t.step, seed=seed, workdir=workdir)
+    return {'stand_in': {'mean': 0.5}}
+
+  monkeypatch.setattr(evaluate, 'evaluate_synthetic', stand_in)
   workdir = tmp_path / 'run'
   shutil.copytree(trained_workdir(), workdir)
   if not main.FLAGS.is_parsed():
     main.FLAGS.mark_as_parsed()
   with flagsaver.flagsaver(config=tiny_config(), workdir=str(workdir), mode='eval', checkpoint='2'):
     main.main(['main'])
+  assert seen == {'step': 2, 'seed': tiny_config().seed, 'workdir': str(workdir)}
   assert (workdir / 'metrics_step2.json').exists() and (workdir / 'metrics_step2.md').exists()
+  assert json.loads((workdir / 'metrics_step2.json').read_text())['stand_in'] == {'mean': 0.5}
