@@ -284,7 +284,7 @@ def ceiling_lines() -> list:
   return ['', "Can this benchmark's domains identify the components at all? The likelihood ceiling "
           '(`dss_jax/ceiling.py`) on vectors that carry the image data\'s own p(s | u) (K = 5) under benchmark v3\'s '
           'mixing, beside n = 2 with v3\'s wide variation (K = 15); a diagnostic of the data, on mixing seeds, no test '
-          'seed (`python scripts/image_style_ceiling.py`; [its page](results/image_style_ceiling/README.md)):', '',
+          'seed (`python scripts/image_style_ceiling.py`; [its page](results/image_style_ceiling/RESULTS.md)):', '',
           *image_style_ceiling.summary(results)]
 
 

@@ -22,7 +22,7 @@ Rows (same mixing per seed):
 and the floor: the true style turned at random inside its plane (`recovery.rotated_style`).
 
 A diagnostic of the benchmark's data (no DSS run, no test seed): each fit writes
-docs/results/image_style_ceiling/<row>_seed<k>.json as it finishes; the table (README.md there) is rebuilt from
+docs/results/image_style_ceiling/<row>_seed<k>.json as it finishes; the table (RESULTS.md there) is rebuilt from
 what is present.
 """
 
@@ -120,7 +120,7 @@ def load(folder=OUT) -> list:
 
 def write_table():
   text = table(load())
-  with open(os.path.join(OUT, 'README.md'), 'w') as f:
+  with open(os.path.join(OUT, 'RESULTS.md'), 'w') as f:
     f.write(text)
   print(text, flush=True)
 
