@@ -352,7 +352,8 @@ def test_config_overrides_read_the_checkpoints_workdir_and_need_a_config_somewhe
 # ------------------------------------------------------------------ issue 30: every signal honoured
 
 
-def test_sigint_and_sigterm_at_any_moment_of_the_first_seconds_end_with_one_line_and_the_shells_status(tmp_path):
+def test_sigint_and_sigterm_at_any_moment_of_the_first_seconds_end_with_one_line_and_the_shells_status(tmp_path,
+                                                                                                      monkeypatch):
   """The training command with its real imports, five processes side by side, each sent SIGINT or SIGTERM at
   its own moment of its first 4.5 s (imports, the checks, building the state, compiling): each ends with one
   'Interrupted' line, status 128 + the signal's number (130, 143), and no traceback or 'Exception ignored'.
@@ -361,7 +362,7 @@ def test_sigint_and_sigterm_at_any_moment_of_the_first_seconds_end_with_one_line
   does 20 moments over 10 s."""
   import signal
   import threading
-  sys.path.insert(0, str(REPO / 'scripts'))
+  monkeypatch.syspath_prepend(str(REPO / 'scripts'))
   import interrupt_stress
   moments = [(0.3, signal.SIGTERM), (1.0, signal.SIGINT), (1.8, signal.SIGTERM), (2.8, signal.SIGINT),
              (4.5, signal.SIGTERM)]
