@@ -165,7 +165,7 @@ def check_launch_round(text: str, status: int, signum: int, sent: bool, at: floa
   if not last.startswith('Interrupted'):
     problems.append('the last line is not an interruption')
   if sum(line.startswith('Interrupted') for line in lines) != 1:
-    problems.append('more than one interruption line')
+    problems.append('not exactly one interruption line')
   for word in ('Traceback', 'Exception ignored', 'KeyboardInterrupt'):
     if word in text:
       problems.append(f'{word!r} in the output')
