@@ -160,7 +160,15 @@ def main(argv):
     tab.goto(url)
     tab.wait_for_selector('#output img', timeout=60_000)
     tab.wait_for_selector('#all_domains img', timeout=60_000)
-    tab.wait_for_timeout(500)  # The galleries' thumbnails load after the page.
+    # The galleries' thumbnails load after the page: the first screen waits (a minute at most) for those in view.
+    try:
+      tab.wait_for_function('() => { const all = Array.from(document.querySelectorAll('
+                            '"#sources img, #references img, #styles img, #all_domains img"))'
+                            '.filter(i => i.getBoundingClientRect().top < window.innerHeight); '
+                            'return all.length > 0 && all.every(i => i.complete && i.naturalWidth > 0); }',
+                            timeout=60_000)
+    except Exception:  # noqa: BLE001 - a thumbnail that never loads: the screen as it is.
+      pass
     first_screen = shot(tab, 'first')
     if domain != editor.domains[0]:
       before = tab.get_attribute('#output img', 'src')
