@@ -208,7 +208,8 @@ def recovery_tables(records, style_names=('hue', 'background')) -> str:
            'one permutation for all domains; rotation: the largest angle between the codes\' axes and the nearest '
            'signed permutation of the true ones, after standardising each domain (0 = the true axes, 45 = as far '
            'as two axes can be; a random turn of the plane leaves 22.5 on average, so at n = 2 an MCC near 0.9 can '
-           'still be a turned plane); in brackets an untrained encoder of the same configuration and seed. '
+           'still be a turned plane; it means something only where R2 style is high, so no untrained figure is '
+           'given for it); in brackets an untrained encoder of the same configuration and seed. '
            'Sliders: the factor each style component moves most over -3..3 (the editing page\'s whole range) and '
            'that factor\'s share of all style change the oracle reads (1 = one factor alone, 0.5 = both evenly), '
            'inside |v| <= 1 / beyond.', '',
@@ -222,7 +223,7 @@ def recovery_tables(records, style_names=('hue', 'background')) -> str:
                  f'({u["r2_style"]:.2f}) | ' + ' | '.join(f'{v:.2f}' for v in r['r2_style_factor']) +
                  f' | {r["r2_content"]:.2f} ({u["r2_content"]:.2f}) | {r["shape_from_codes"]:.2f} '
                  f'({u["shape_from_codes"]:.2f}) | {r["mcc_shared"]:.3f} ({u["mcc_shared"]:.3f}) | '
-                 f'{_mean_sd([_rotation(r)], ".0f")} ({_mean_sd([_rotation(u)], ".0f")}) | ' +
+                 f'{_mean_sd([_rotation(r)], ".0f")} | ' +
                  ' | '.join(f'{f} {s:.2f} ({i:.2f} / {o:.2f})' for f, s, i, o in sl[:2]) + ' |')
   by = {}
   for r in records:
@@ -240,7 +241,7 @@ def recovery_tables(records, style_names=('hue', 'background')) -> str:
                  f'{_mean_sd([r["r2_style"] for r in rs])} ({_mean_sd([r["untrained"]["r2_style"] for r in rs])}) | '
                  f'{_mean_sd([r["r2_content"] for r in rs])} ({_mean_sd([r["untrained"]["r2_content"] for r in rs])})'
                  f' | {_mean_sd([r["shape_from_codes"] for r in rs])} | {_mean_sd([r["mcc_shared"] for r in rs], ".3f")}'
-                 f' | {_mean_sd([_rotation(r) for r in rs], ".0f")} ({_mean_sd([_rotation(r["untrained"]) for r in rs], ".0f")})'
+                 f' | {_mean_sd([_rotation(r) for r in rs], ".0f")}'
                  f' | {_mean_sd([np.mean([s for _, s, _, _ in sl]) for sl in sls])} '
                  f'({np.mean([np.mean([i for *_, i, _ in sl]) for sl in sls]):.2f} / '
                  f'{np.mean([np.mean([o for *_, o in sl]) for sl in sls]):.2f}) | {distinct} of {len(rs)} |')
