@@ -240,7 +240,8 @@ def recovery_tables(records, style_names=('hue', 'background')) -> str:
     lines.append(f'| {names.get(config_name, config_name)} | {", ".join(str(r["seed"]) for r in rs)} | '
                  f'{_mean_sd([r["r2_style"] for r in rs])} ({_mean_sd([r["untrained"]["r2_style"] for r in rs])}) | '
                  f'{_mean_sd([r["r2_content"] for r in rs])} ({_mean_sd([r["untrained"]["r2_content"] for r in rs])})'
-                 f' | {_mean_sd([r["shape_from_codes"] for r in rs])} | {_mean_sd([r["mcc_shared"] for r in rs], ".3f")}'
+                 f' | {_mean_sd([r["shape_from_codes"] for r in rs])} | '
+                 f'{_mean_sd([r["mcc_shared"] for r in rs], ".3f")}'
                  f' | {_mean_sd([_rotation(r) for r in rs], ".0f")}'
                  f' | {_mean_sd([np.mean([s for _, s, _, _ in sl]) for sl in sls])} '
                  f'({np.mean([np.mean([i for *_, i, _ in sl]) for sl in sls]):.2f} / '
@@ -285,8 +286,9 @@ def ceiling_lines() -> list:
   return ['', "Can this benchmark's domains identify the components at all? The likelihood ceiling "
           '(`dss_jax/ceiling.py`) on vectors that carry the image data\'s own p(s | u) (K = 5) under benchmark v3\'s '
           'mixing, beside n = 2 with v3\'s wide variation (K = 15); a diagnostic of the data, on mixing seeds, no test '
-          'seed (`python scripts/image_style_ceiling.py`; [its page](results/image_style_ceiling/RESULTS.md)). Read the '
-          'rotation: the floor is one random turn per seed, which at n = 2 scores anywhere from 0.7 to 1.0.', '',
+          'seed (`python scripts/image_style_ceiling.py`; [its page](results/image_style_ceiling/RESULTS.md)). '
+          'Read the rotation: the floor is one random turn per seed, which at n = 2 scores anywhere from 0.7 to '
+          '1.0.', '',
           *image_style_ceiling.summary(results)]
 
 

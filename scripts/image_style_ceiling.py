@@ -73,7 +73,8 @@ def run_one(row: str, seed: int) -> dict:
   per_domain = [recovery.mcc_shared(test['style'][test['label'] == u], codes[test['label'] == u],
                                     test['label'][test['label'] == u])['mcc'] for u in range(data.num_domains)]
   floor = recovery.rotated_style(test['style'], test['label'], seed)
-  return {'row': row, 'seed': seed, 'num_domains': data.num_domains, **out, 'mcc_per_domain': float(np.mean(per_domain)),
+  return {'row': row, 'seed': seed, 'num_domains': data.num_domains, **out,
+          'mcc_per_domain': float(np.mean(per_domain)),
           'nll': fitted.nll, 'true_nll': fitted.true_nll, 'fit_seconds': fitted.seconds,
           'floor_rotated_style_mcc_shared': recovery.mcc_shared(test['style'], floor, test['label'])['mcc']}
 
@@ -93,7 +94,8 @@ def summary(results) -> list:
       lines.append(f'| {row} | {rs[0]["num_domains"]} | {", ".join(str(r["seed"]) for r in rs)} | '
                    f'{_ms([r["mcc_shared"] for r in rs], ".3f")} | {_ms([r["mcc_per_domain"] for r in rs], ".3f")} | '
                    f'{_ms([r["r2_style"] for r in rs])} | {_ms([r["r2_content"] for r in rs])} | '
-                   f'{_ms([r["rotation_deg"] for r in rs], ".0f")} | {_ms([r["nll"] - r["true_nll"] for r in rs], ".3f")}'
+                   f'{_ms([r["rotation_deg"] for r in rs], ".0f")} | '
+                   f'{_ms([r["nll"] - r["true_nll"] for r in rs], ".3f")}'
                    f' | {_ms([r["floor_rotated_style_mcc_shared"] for r in rs], ".3f")} |')
   return lines
 
@@ -103,7 +105,8 @@ def table(results) -> str:
            'Built by `python scripts/image_style_ceiling.py` (its docstring says what each row is). Per row: mean ± sd '
            'over mixing seeds; nll gap: the fit\'s held-out -log p(x | u) minus the true model\'s (nats; 0 = exact).',
            '', *summary(results)]
-  lines += ['', 'Per fit:', '', '| row | seed | MCC shared | rotation left (deg) | nll gap | fit s |', '|---|---|---|---|---|---|']
+  lines += ['', 'Per fit:', '', '| row | seed | MCC shared | rotation left (deg) | nll gap | fit s |',
+            '|---|---|---|---|---|---|']
   for r in sorted(results, key=lambda r: (ROWS.index(r['row']), r['seed'])):
     lines.append(f'| {r["row"]} | {r["seed"]} | {r["mcc_shared"]:.3f} | {r["rotation_deg"]:.0f} | '
                  f'{r["nll"] - r["true_nll"]:.3f} | {r["fit_seconds"]:.0f} |')
@@ -141,9 +144,9 @@ def main():
         if os.path.exists(path):
           continue
         print(f'[{time.strftime("%H:%M:%S")}] {row} seed {seed}: fitting the ceiling ...', flush=True)
-        result = {**run_one(row, seed), **provenance.stamp(['dss_jax/ceiling.py', 'dss_jax/models/likelihood.py',
-                                                            'dss_jax/datasets/vector_v3.py', 'dss_jax/metrics/recovery.py',
-                                                            'scripts/image_style_ceiling.py'])}
+        files = ['dss_jax/ceiling.py', 'dss_jax/models/likelihood.py', 'dss_jax/datasets/vector_v3.py',
+                 'dss_jax/metrics/recovery.py', 'scripts/image_style_ceiling.py']
+        result = {**run_one(row, seed), **provenance.stamp(files)}
         with open(path, 'w') as f:
           json.dump(result, f, indent=1)
         print(f'[{time.strftime("%H:%M:%S")}] {row} seed {seed}: MCC shared {result["mcc_shared"]:.3f}, rotation '

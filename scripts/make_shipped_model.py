@@ -73,7 +73,6 @@ def main():
   parser.add_argument('--out', default=os.path.join(REPO, 'dss_jax', 'assets', 'synthetic_main'))
   args = parser.parse_args()
   from configs import synthetic
-
   from dss_jax import bundle, inference
   from dss_jax import workdir as workdir_lib
   from dss_jax.datasets import synthetic as synthetic_data
