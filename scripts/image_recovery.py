@@ -26,12 +26,14 @@ configuration (mean and sd over seeds) and the paired difference of the main job
 """
 
 import argparse
-import glob
 import json
 import os
 import sys
 
+import image_style_ceiling
 import numpy as np
+import vector_benchmark
+from image_style_ceiling import mean_sd
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -171,31 +173,19 @@ def _rotation(r) -> float:
   return float(r.get('rotation_deg', np.nan))
 
 
-def _mean_sd(values, fmt='.2f'):
-  values = np.asarray(values, float)
-  if np.isnan(values).any():
-    return '–'
-  return f'{values.mean():{fmt}} ± {values.std(ddof=1):{fmt}}' if len(values) > 1 else f'{values[0]:{fmt}}'
-
-
 def _paired(a, b):
-  """Mean of a - b and its 95% t interval."""
-  from scipy import stats
+  """Mean of a - b and its 95% t interval (vector_benchmark.paired_interval)."""
   d = np.asarray(a, float) - np.asarray(b, float)
   if np.isnan(d).any():
     return '–'
   if len(d) < 2:
     return f'{d.mean():+.2f} (one seed)'
-  half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-  return f'{d.mean():+.2f} [{d.mean() - half:+.2f}, {d.mean() + half:+.2f}]'
+  m, lo, hi, _ = vector_benchmark.paired_interval(d)
+  return f'{m:+.2f} [{lo:+.2f}, {hi:+.2f}]'
 
 
 def load_records(folder=RECORDS) -> list:
-  out = []
-  for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
-    with open(path) as f:
-      out.append(json.load(f))
-  return out
+  return image_style_ceiling.load(folder)
 
 
 def recovery_tables(records, style_names=('hue', 'background')) -> str:
@@ -223,7 +213,7 @@ def recovery_tables(records, style_names=('hue', 'background')) -> str:
                  f'({u["r2_style"]:.2f}) | ' + ' | '.join(f'{v:.2f}' for v in r['r2_style_factor']) +
                  f' | {r["r2_content"]:.2f} ({u["r2_content"]:.2f}) | {r["shape_from_codes"]:.2f} '
                  f'({u["shape_from_codes"]:.2f}) | {r["mcc_shared"]:.3f} ({u["mcc_shared"]:.3f}) | '
-                 f'{_mean_sd([_rotation(r)], ".0f")} | ' +
+                 f'{mean_sd([_rotation(r)], ".0f")} | ' +
                  ' | '.join(f'{f} {s:.2f} ({i:.2f} / {o:.2f})' for f, s, i, o in sl[:2]) + ' |')
   by = {}
   for r in records:
@@ -238,12 +228,12 @@ def recovery_tables(records, style_names=('hue', 'background')) -> str:
     sls = [_sliders(r, style_names) for r in rs]
     distinct = sum(len({f for f, *_ in sl}) == len(sl) for sl in sls)
     lines.append(f'| {names.get(config_name, config_name)} | {", ".join(str(r["seed"]) for r in rs)} | '
-                 f'{_mean_sd([r["r2_style"] for r in rs])} ({_mean_sd([r["untrained"]["r2_style"] for r in rs])}) | '
-                 f'{_mean_sd([r["r2_content"] for r in rs])} ({_mean_sd([r["untrained"]["r2_content"] for r in rs])})'
-                 f' | {_mean_sd([r["shape_from_codes"] for r in rs])} | '
-                 f'{_mean_sd([r["mcc_shared"] for r in rs], ".3f")}'
-                 f' | {_mean_sd([_rotation(r) for r in rs], ".0f")}'
-                 f' | {_mean_sd([np.mean([s for _, s, _, _ in sl]) for sl in sls])} '
+                 f'{mean_sd([r["r2_style"] for r in rs])} ({mean_sd([r["untrained"]["r2_style"] for r in rs])}) | '
+                 f'{mean_sd([r["r2_content"] for r in rs])} ({mean_sd([r["untrained"]["r2_content"] for r in rs])})'
+                 f' | {mean_sd([r["shape_from_codes"] for r in rs])} | '
+                 f'{mean_sd([r["mcc_shared"] for r in rs], ".3f")}'
+                 f' | {mean_sd([_rotation(r) for r in rs], ".0f")}'
+                 f' | {mean_sd([np.mean([s for _, s, _, _ in sl]) for sl in sls])} '
                  f'({np.mean([np.mean([i for *_, i, _ in sl]) for sl in sls]):.2f} / '
                  f'{np.mean([np.mean([o for *_, o in sl]) for sl in sls]):.2f}) | {distinct} of {len(rs)} |')
   if 'main' in by and 'stargan_v2' in by:
@@ -279,7 +269,6 @@ def splice(text, section, before=BEFORE):
 
 def ceiling_lines() -> list:
   """The likelihood ceiling on this benchmark's style distribution (scripts/image_style_ceiling.py), when run."""
-  import image_style_ceiling
   results = image_style_ceiling.load()
   if not results:
     return []

@@ -79,8 +79,11 @@ def run_one(row: str, seed: int) -> dict:
           'floor_rotated_style_mcc_shared': recovery.mcc_shared(test['style'], floor, test['label'])['mcc']}
 
 
-def _ms(values, fmt='.2f'):
+def mean_sd(values, fmt='.2f'):
+  """mean ± sd (the value alone for one; a dash where any is missing, nan)."""
   v = np.asarray(values, float)
+  if np.isnan(v).any():
+    return '–'
   return f'{v.mean():{fmt}} ± {v.std(ddof=1):{fmt}}' if len(v) > 1 else f'{v[0]:{fmt}}'
 
 
@@ -92,11 +95,12 @@ def summary(results) -> list:
     rs = sorted((r for r in results if r['row'] == row), key=lambda r: r['seed'])
     if rs:
       lines.append(f'| {row} | {rs[0]["num_domains"]} | {", ".join(str(r["seed"]) for r in rs)} | '
-                   f'{_ms([r["mcc_shared"] for r in rs], ".3f")} | {_ms([r["mcc_per_domain"] for r in rs], ".3f")} | '
-                   f'{_ms([r["r2_style"] for r in rs])} | {_ms([r["r2_content"] for r in rs])} | '
-                   f'{_ms([r["rotation_deg"] for r in rs], ".0f")} | '
-                   f'{_ms([r["nll"] - r["true_nll"] for r in rs], ".3f")}'
-                   f' | {_ms([r["floor_rotated_style_mcc_shared"] for r in rs], ".3f")} |')
+                   f'{mean_sd([r["mcc_shared"] for r in rs], ".3f")} | '
+                   f'{mean_sd([r["mcc_per_domain"] for r in rs], ".3f")} | '
+                   f'{mean_sd([r["r2_style"] for r in rs])} | {mean_sd([r["r2_content"] for r in rs])} | '
+                   f'{mean_sd([r["rotation_deg"] for r in rs], ".0f")} | '
+                   f'{mean_sd([r["nll"] - r["true_nll"] for r in rs], ".3f")}'
+                   f' | {mean_sd([r["floor_rotated_style_mcc_shared"] for r in rs], ".3f")} |')
   return lines
 
 
@@ -114,6 +118,7 @@ def table(results) -> str:
 
 
 def load(folder=OUT) -> list:
+  """Every JSON of `folder`, in file-name order (also image_recovery's recorded runs)."""
   results = []
   for path in sorted(glob.glob(os.path.join(folder, '*.json'))):
     with open(path) as f:
