@@ -1,12 +1,17 @@
-"""Shows that a code change did not move benchmark v2's results, by rerunning stored runs at HEAD.
+"""Shows that a code change did not move stored results, by rerunning them at HEAD.
 
   python scripts/check_equivalence.py docs/results/vector/test/main/dss_uni_both_seed7001.json [more.json ...]
+  python scripts/check_equivalence.py docs/results/vector_v3/test/main/dss_seed9001.json
+  python scripts/check_equivalence.py docs/results/image_test/main_sd2_seed8101.json --reran=NEW.json
 
-Each named result is trained again from its seed with today's code (scripts/vector_benchmark.py's own loop, into
-a scratch folder) and every number of the two JSONs is compared exactly (timings, stamps and the config record
-excepted). When all are identical for every run, the pair (code at the results' commit, code at HEAD) is recorded
-in docs/results/code_equivalence.json, and scripts/provenance.py counts those results as current again. One
-differing number refuses, and says which. HEAD must be clean: the attestation names it.
+Each named vector result (benchmark v2 or v3) is trained again from its seed with today's code (the benchmark's
+own loop, into a scratch folder) and every number of the two JSONs is compared exactly (timings, stamps and the
+config record excepted). An image run takes ~27 CPU-minutes, so it is rerun beforehand by
+`scripts/synthetic_benchmark.py --split=test --configs=<c> --seeds=<s> --out=<scratch>` at HEAD from a clean tree,
+and --reran names that rerun's JSON (its commit must be HEAD's). When all are identical, the pair (code at the
+results' commit, code at HEAD) is recorded in docs/results/code_equivalence.json for the files that benchmark's
+numbers depend on, and scripts/provenance.py counts those results as current again. One differing number
+refuses, and says which. HEAD must be clean: the attestation names it.
 """
 
 import argparse
@@ -18,7 +23,7 @@ import tempfile
 import provenance
 import vector_benchmark
 
-SKIP = {'train_seconds', 'wall_seconds', 'commit', 'dirty', 'cpu', 'cpu_id', 'cpu_simd', 'jax', 'jaxlib', 'xla_flags',
+SKIP = {'train_seconds', 'wall_seconds', 'train_minutes', 'wall_minutes', 'machine', 'trained_here', 'commit', 'dirty', 'cpu', 'cpu_id', 'cpu_simd', 'jax', 'jaxlib', 'xla_flags',
         'cores', 'config'}
 
 
@@ -36,36 +41,64 @@ def differences(old: dict, new: dict, prefix=''):
   return out
 
 
+def _rerun_vector(path: str, old: dict, scratch: str) -> tuple[dict, list]:
+  """Trains a stored vector result again at HEAD -> (new result, the files its numbers depend on)."""
+  if old.get('overrides') or old['configuration'].startswith(vector_benchmark.TRIVIAL_PREFIX):
+    raise SystemExit(f'{path}: only trained runs without overrides can be rerun here.')
+  split = old.get('split', 'dev')
+  if os.sep + 'vector_v3' + os.sep in os.path.abspath(path):
+    import vector_benchmark_v3 as v3
+    if old['configuration'] == 'ceiling' or old['configuration'].startswith('trivial:') or '+' in old['configuration']:
+      raise SystemExit(f'{path}: only a trained configuration without trial keys can be rerun here.')
+    v3.model_runs(old['configuration'], old['setting'], [old['seed']], scratch, split, old['steps'])
+    with open(v3.run_path(scratch, split, old['setting'], old['configuration'], old['seed'])) as f:
+      return json.load(f), v3.FILES
+  vector_benchmark.train_seeds(old['configuration'], old['setting'], [old['seed']], old['steps'], scratch, split=split)
+  with open(os.path.join(scratch, split, old['setting'], f'{old["configuration"]}_seed{old["seed"]}.json')) as f:
+    return json.load(f), provenance.VECTOR
+
+
+def _reran_image(path: str, reran: str) -> tuple[dict, list]:
+  """An image result's rerun, made beforehand at HEAD from a clean tree -> (its result, provenance.IMAGE)."""
+  with open(reran) as f:
+    new = json.load(f)
+  head = provenance._git('rev-parse', 'HEAD')
+  if new.get('commit') != head or new.get('dirty', True):
+    raise SystemExit(f'{reran}: it was trained at {str(new.get("commit"))[:7]}'
+                     f'{" from a dirty tree" if new.get("dirty", True) else ""}; the attestation needs a rerun of '
+                     f'HEAD ({head[:7]}) from a clean tree.')
+  return new, provenance.IMAGE
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('results', nargs='+')
+  parser.add_argument('--reran', default='', help="an image result's rerun at HEAD (one result only)")
   parser.add_argument('--note', default='')
   args = parser.parse_args()
-  if provenance.dirty(vector_benchmark.FROZEN_FILES):
+  if provenance.dirty(sorted(set(vector_benchmark.FROZEN_FILES + provenance.IMAGE))):
     raise SystemExit('Commit first: the attestation names HEAD, so the code must be committed.')
-  commits, reruns = set(), []
+  if args.reran and len(args.results) != 1:
+    raise SystemExit('--reran pairs one stored image result with its rerun: name one result.')
+  attest = {}  # (files, commit) -> reruns
   for path in args.results:
     with open(path) as f:
       old = json.load(f)
-    if old.get('overrides') or old['configuration'].startswith(vector_benchmark.TRIVIAL_PREFIX):
-      raise SystemExit(f'{path}: only trained runs without overrides can be rerun here.')
-    with tempfile.TemporaryDirectory() as scratch:
-      vector_benchmark.train_seeds(old['configuration'], old['setting'], [old['seed']], old['steps'], scratch,
-                                   split=old.get('split', 'dev'))
-      new_path = os.path.join(scratch, old.get('split', 'dev'), old['setting'],
-                              f'{old["configuration"]}_seed{old["seed"]}.json')
-      with open(new_path) as f:
-        new = json.load(f)
+    if args.reran:
+      new, files = _reran_image(path, args.reran)
+    else:
+      with tempfile.TemporaryDirectory() as scratch:
+        new, files = _rerun_vector(path, old, scratch)
     diff = differences(old, new)
     if diff:
       raise SystemExit(f'{path}: the rerun differs, so the change moves results ({"; ".join(diff[:5])}).')
     print(f'{path}: identical', flush=True)
-    commits.add(old['commit'])
-    reruns.append(os.path.relpath(path, vector_benchmark.REPO))
-  for commit in sorted(commits):
-    provenance.attest(provenance.VECTOR, commit, reruns, args.note)
+    attest.setdefault((tuple(files), old['commit']), []).append(os.path.relpath(path, vector_benchmark.REPO))
+  for (files, commit), reruns in attest.items():
+    provenance.attest(list(files), commit, reruns, args.note)
+  commits = sorted({c for _, c in attest})
   print(f'Recorded in {os.path.relpath(provenance.EQUIVALENCE, vector_benchmark.REPO)}: the code at '
-        f'{", ".join(c[:7] for c in sorted(commits))} and at HEAD give identical results.')
+        f'{", ".join(c[:7] for c in commits)} and at HEAD give identical results.')
 
 
 if __name__ == '__main__':

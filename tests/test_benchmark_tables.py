@@ -95,6 +95,12 @@ def test_attested_equivalences_chain_and_differences_are_exact(tmp_path, monkeyp
   assert check_equivalence.differences(old, {**old, 'train_seconds': 31.0}) == []
   assert check_equivalence.differences(old, {**old, 'mcc': 0.5 + 1e-16}) == ['mcc: 0.5 -> 0.5000000000000001']
   assert check_equivalence.differences(old, {**old, 'edit': {'purity': 0.8}}) == ['edit.purity: 0.7 -> 0.8']
+  # An image rerun is made beforehand: it attests only when it was trained at HEAD from a clean tree.
+  reran = tmp_path / 'rerun.json'
+  for stamp in ({'commit': 'abc1234', 'dirty': False}, {'commit': provenance._git('rev-parse', 'HEAD'), 'dirty': True}):
+    reran.write_text(json.dumps({**old, **stamp}))
+    with pytest.raises(SystemExit, match='needs a rerun of HEAD'):
+      check_equivalence._reran_image('stored.json', str(reran))
 
 
 def test_image_runs_are_paired_against_stargan_v2_and_checked_against_the_targets(monkeypatch):
