@@ -167,14 +167,15 @@ def ceiling_runs(setting, seeds, out_dir, split, restarts=RESTARTS):
             f'nll gap {fitted.nll - fitted.true_nll:+.3f}, {time.time() - t0:.0f} s', flush=True)
 
 
-def model_runs(row, setting, seeds, out_dir, split, steps=3000):
-  """Trains configuration `row` (or a trial) on each seed with the image model's step: v2's loop, v3's data."""
+def trainer(row, steps=3000):
+  """configs/vector_v3.py's `row` (or a trial) with the image model's step and v2's loop -> (config, nets, fit);
+  fit(setting, seed) trains one seed's run -> (EMA parameters, non-finite steps, train seconds, the data). One
+  compiled step serves every seed."""
   import jax
 
   from dss_jax import models, train_step
   from dss_jax import state as state_lib
   from dss_jax.datasets import vector_v3
-  from dss_jax.metrics import vector_eval
   config = make_config(row)
   config.total_iters = steps
   config.ds_iter = steps
@@ -188,11 +189,7 @@ def model_runs(row, setting, seeds, out_dir, split, steps=3000):
       return s, metrics['finite']
     return jax.lax.scan(body, state, batches)
 
-  stamp = provenance.stamp(FILES)
-  for seed in seeds:
-    path = run_path(out_dir, split, setting, row, seed)
-    if os.path.exists(path):
-      continue
+  def fit(setting, seed):
     t0 = time.time()
     data = vector_v3.make(setting, seed)
     init_rng, step_rng = jax.random.split(jax.random.key(seed))
@@ -202,8 +199,23 @@ def model_runs(row, setting, seeds, out_dir, split, steps=3000):
       chunk = [next(batches) for _ in range(v2.CHUNK)]
       state, finite = run_chunk(state, {k: np.stack([b[k] for b in chunk]) for k in chunk[0]}, step_rng)
       skipped += int(v2.CHUNK - np.sum(finite))
-    train_s = time.time() - t0
-    model = vector_eval.model_from_params(nets, jax.device_get(state.ema), config)
+    return jax.device_get(state.ema), skipped, time.time() - t0, data
+
+  return config, nets, fit
+
+
+def model_runs(row, setting, seeds, out_dir, split, steps=3000):
+  """Trains configuration `row` (or a trial) on each seed with the image model's step: v2's loop, v3's data."""
+  from dss_jax.metrics import vector_eval
+  config, nets, fit = trainer(row, steps)
+  stamp = provenance.stamp(FILES)
+  for seed in seeds:
+    path = run_path(out_dir, split, setting, row, seed)
+    if os.path.exists(path):
+      continue
+    t0 = time.time()
+    ema, skipped, train_s, data = fit(setting, seed)
+    model = vector_eval.model_from_params(nets, ema, config)
     result = score(model, data, seed, config)
     _finish(path, result, stamp, configuration=row, setting=setting, seed=seed, steps=steps, split=split,
             non_finite_steps=skipped, train_seconds=train_s, wall_seconds=time.time() - t0,
