@@ -15,6 +15,8 @@ more input where it is known). Per run:
   E from style           E's codes, read from the true style and u (1: the codes are a function of the style)
   E from content         E's codes, read from the true content (0: no content in the codes)
   style from E           the true style, read from E's codes and u (1: nothing of the style lost)
+  content from E         the true content, read from E's codes and u (the benchmark's R2 content, bent:
+                         content can sit in a direction of the codes too small to count in `E from content`)
 
 Each run writes docs/results/vector_v3/probe/<row>_seed<k>.json as it finishes (its commit and whether the tree
 was clean). A dev diagnostic: it trains rows as vector_benchmark_v3.py does, and refuses the test seeds.
@@ -39,7 +41,8 @@ PER_DOMAIN = 200  # Vectors per domain (K = 15: 3,000, half to fit, half to scor
 NEIGHBOURS = 15
 COLUMNS = [('source_content_kept', 'source content kept'), ('source_style_kept', 'source style kept'),
            ('painted_from_s', 'painted style from s'), ('codes_from_style', 'E from style'),
-           ('codes_from_content', 'E from content'), ('style_from_codes', 'style from E')]
+           ('codes_from_content', 'E from content'), ('style_from_codes', 'style from E'),
+           ('content_from_codes', 'content from E')]
 
 
 def knn_r2(inputs, target) -> float:
@@ -53,7 +56,7 @@ def knn_r2(inputs, target) -> float:
 
 
 def probe(model, data, seed) -> dict:
-  """The six figures of the module docstring for a trained vector model on one seed's data."""
+  """The figures of the module docstring for a trained vector model on one seed's data."""
   rng = np.random.default_rng(8000 + seed)
   labels = np.tile(np.arange(data.num_domains), PER_DOMAIN).astype(np.int32)  # Interleaved: both halves see every u.
   domain = 3.0 * np.eye(data.num_domains)[labels]  # Scaled so that the neighbours stay within the domain.
@@ -69,7 +72,8 @@ def probe(model, data, seed) -> dict:
           'painted_from_s': knn_r2(with_u(s), painted),
           'codes_from_style': knn_r2(with_u(ref['style']), codes),
           'codes_from_content': knn_r2(ref['content'], codes),
-          'style_from_codes': knn_r2(with_u(codes), ref['style'])}
+          'style_from_codes': knn_r2(with_u(codes), ref['style']),
+          'content_from_codes': knn_r2(with_u(codes), ref['content'])}
 
 
 def run(rows, seeds, steps):
