@@ -8,9 +8,9 @@ Each named vector result (benchmark v2 or v3) is trained again from its seed wit
 own loop, into a scratch folder) and every number of the two JSONs is compared exactly (timings, stamps and the
 config record excepted). An image run takes ~27 CPU-minutes, so it is rerun beforehand by
 `scripts/synthetic_benchmark.py --split=test --configs=<c> --seeds=<s> --out=<scratch>` at HEAD from a clean tree,
-and --reran names that rerun's JSON (its commit must be HEAD's). When all are identical, the pair (code at the
-results' commit, code at HEAD) is recorded in docs/results/code_equivalence.json for the files that benchmark's
-numbers depend on, and scripts/provenance.py counts those results as current again. One differing number
+and --reran names that rerun's JSON (its commit's image code must be HEAD's). When all are identical, the pair
+(code at the results' commit, code at HEAD) is recorded in docs/results/code_equivalence.json for the files that
+benchmark's numbers depend on, and scripts/provenance.py counts those results as current again. One differing number
 refuses, and says which. HEAD must be clean: the attestation names it.
 """
 
@@ -59,14 +59,16 @@ def _rerun_vector(path: str, old: dict, scratch: str) -> tuple[dict, list]:
 
 
 def _reran_image(path: str, reran: str) -> tuple[dict, list]:
-  """An image result's rerun, made beforehand at HEAD from a clean tree -> (its result, provenance.IMAGE)."""
+  """An image result's rerun, made beforehand from a clean tree whose image code is HEAD's -> (its result,
+  provenance.IMAGE)."""
   with open(reran) as f:
     new = json.load(f)
-  head = provenance._git('rev-parse', 'HEAD')
-  if new.get('commit') != head or new.get('dirty', True):
-    raise SystemExit(f'{reran}: it was trained at {str(new.get("commit"))[:7]}'
-                     f'{" from a dirty tree" if new.get("dirty", True) else ""}; the attestation needs a rerun of '
-                     f'HEAD ({head[:7]}) from a clean tree.')
+  commit = str(new.get('commit'))
+  same = (not new.get('dirty', True) and commit != 'None'
+          and provenance._code_hash(commit, provenance.IMAGE) == provenance._code_hash('HEAD', provenance.IMAGE))
+  if not same:
+    raise SystemExit(f'{reran}: it was trained at {commit[:7]}{" from a dirty tree" if new.get("dirty", True) else ""}'
+                     '; the attestation needs a rerun of HEAD\'s image code from a clean tree.')
   return new, provenance.IMAGE
 
 

@@ -396,10 +396,51 @@ def diagnosis(out_dir, setting='main', split='test'):
   return '\n'.join(lines)
 
 
+RECIPE_COLUMNS = [('mcc_shared', 'MCC shared', True), ('r2_style', 'R2 style', True),
+                  ('r2_content', 'R2 content', False), ('content_r2', 'content kept by translation', True),
+                  ('style_w1', 'style W1', False)]
+
+
+def recipe_section(out_dir, setting='main', split='test'):
+  """Each recipe of configs/vector_v3.py (RECIPES) against the configuration it changes, paired by seed: the
+  before / after of a recipe (t 95 % intervals, Holm over every comparison of the section)."""
+  from configs import vector_v3
+  runs = load(out_dir, setting, split)
+  pairs = [(name, base) for name, (base, _) in vector_v3.RECIPES.items() if name in runs and base in runs]
+  cells, pvalues = [], []
+  for name, base in pairs:
+    seeds = sorted(set(runs[name]) & set(runs[base]))
+    for key, _, _ in RECIPE_COLUMNS:
+      diffs = [runs[name][k][key] - runs[base][k][key] for k in seeds]
+      mean, lo, hi, p = v2.paired_interval(diffs) if len(seeds) > 1 else (np.mean(diffs), np.nan, np.nan, np.nan)
+      cells.append((mean, lo, hi, p, len(seeds)))
+      pvalues.append(1.0 if np.isnan(p) else p)
+  if not pairs:
+    return ''
+  adjusted = v2.holm(pvalues)
+  lines = ['**Each recipe against the configuration it changes** (configs/vector_v3.py RECIPES: '
+           f'{"; ".join(f"`{n}` = `{b}` with {k}" for n, (b, k) in vector_v3.RECIPES.items())}; recipe - base, '
+           f'paired by seed, t 95 % interval, Holm-adjusted p over the {len(pvalues)} comparisons; **bold**: adjusted '
+           'p < 0.05 in the better direction, _italic_: in the worse):', '',
+           '| recipe - base | seeds | ' + ' | '.join(h for _, h, _ in RECIPE_COLUMNS) + ' |',
+           '|---|---|' + '---|' * len(RECIPE_COLUMNS)]
+  for i, (name, base) in enumerate(pairs):
+    row = []
+    for j, (_, _, higher) in enumerate(RECIPE_COLUMNS):
+      mean, lo, hi, _, n = cells[i * len(RECIPE_COLUMNS) + j]
+      adj = adjusted[i * len(RECIPE_COLUMNS) + j]
+      text = f'{mean:+.3f} [{lo:+.3f}, {hi:+.3f}] p={adj:.2g}'
+      if adj < 0.05:
+        text = f'**{text}**' if (mean > 0) == higher else f'_{text}_'
+      row.append(text)
+    lines.append(f'| {name} - {base} | {n} | ' + ' | '.join(row) + ' |')
+  return '\n'.join(lines)
+
+
 # README's small table (main setting, <= 8 columns): tests/test_docs.py checks README against the generated copy.
 README_COLUMNS = ['mcc', 'mcc_shared', 'r2_style', 'r2_content', 'latent_mcc_shared', 'edit_purity_gain']
-README_ROWS = ['ceiling', 'ceiling:best_nll', 'stargan_v2', 'dss', 'dss_uni_both', 'trivial:untrained',
-               'trivial:rotated_style']
+README_ROWS = ['ceiling', 'ceiling:best_nll', 'stargan_v2', 'dss', 'dss_uni_both', 'dss_keep_source',
+               'trivial:untrained', 'trivial:rotated_style']
 
 
 def readme_table(out_dir, split='test'):
@@ -536,6 +577,9 @@ def docs_section(out_dir):
       out.append(f'| {name} | {len(vals)} | {_mean(vals, "mcc_shared"):.3f} | {_mean(vals, "r2_style"):.2f} | '
                  f'{_mean(vals, "r2_content"):.2f} | {_mean(vals, "latent_mcc_shared"):.3f} | {gap} |')
     out.append('')
+    recipes = recipe_section(out_dir, 'main', 'test')
+    if recipes:
+      out += [recipes, '']
     why = diagnosis(out_dir, 'main', 'test')
     if why:
       out += [why.replace('### ', '**', 1).replace('encoder', 'encoder**', 1), '']

@@ -181,3 +181,36 @@ def test_tables_pair_rows_with_the_baseline_and_report_the_ceiling_restarts(tmp_
   assert '**+0.2' in text  # dss - stargan_v2 on shared MCC, Holm-adjusted, in the better direction.
   assert 'agreement' in text and '| 0 | 0.950 / 0.970 | 2.0 / 3.0 | 1.000 |' in text
   assert '| **ceiling:best_nll** (stale) | 5 | 0.500 ± 0.000 | 0.970 ± 0.000 |' in text
+
+
+def test_a_recipe_is_its_base_configuration_with_its_keys_and_is_paired_with_it(tmp_path):
+  """configs/vector_v3.py RECIPES: `dss_keep_source` builds dss_uni_both's config with the recipe's keys (and
+  later words still apply); the docs' recipe section pairs it with that base seed by seed."""
+  import vector_benchmark_v3 as bench
+
+  from configs import vector_v3 as cfg
+  base, keys = cfg.RECIPES['dss_keep_source']
+  assert cfg.get_config('dss_keep_source').to_dict() == cfg.get_config(f'{base},{keys}').to_dict()
+  assert cfg.get_config('dss_keep_source,lambda_cyc=3').lambda_cyc == 3.0
+  assert cfg.get_config('dss').to_dict() != cfg.get_config('dss_keep_source').to_dict()
+  d = tmp_path / 'test' / 'main'
+  d.mkdir(parents=True)
+  for seed in range(4):
+    _write(d, 'dss_uni_both', seed, mcc_shared=0.4, r2_content=0.5 + 0.01 * seed, content_r2=0.1, style_w1=2.0)
+    _write(d, 'dss_keep_source', seed, mcc_shared=0.4, r2_content=0.2 - 0.01 * seed ** 2, content_r2=0.4,
+           style_w1=1.0)
+  text = bench.recipe_section(str(tmp_path))
+  assert '| dss_keep_source - dss_uni_both | 4 |' in text
+  assert '+0.000 [+0.000, +0.000] p=1 |' in text  # Equal MCC: no difference, not significant.
+  assert '**-0.3' in text  # R2 content falls on every seed: significant in the better direction (lower).
+  assert 'stargan_v2_keep_source' not in text.split('|---|')[-1]  # A recipe without runs has no row.
+
+
+def test_the_probe_reads_a_bent_function_and_not_an_independent_variable():
+  sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts'))
+  import vector_v3_probe as probe
+  rng = np.random.default_rng(0)
+  x = rng.standard_normal((2000, 2))
+  bent = np.stack([np.sin(2 * x[:, 0]) * x[:, 1], x[:, 0] ** 3], axis=1)
+  assert probe.knn_r2(x, bent) > 0.9  # Nonlinear, so a linear read would miss much of it.
+  assert abs(probe.knn_r2(x, rng.standard_normal((2000, 2)))) < 0.1
