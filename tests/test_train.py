@@ -166,8 +166,9 @@ def test_the_learning_rate_as_an_input_updates_as_the_constant_did():
             'style_encoder': {'w': rng.standard_normal((128, 16)).astype(np.float32)}}
   grads = jax.tree_util.tree_map(lambda p: rng.standard_normal(p.shape).astype(np.float32) * 1e-3, params)
   lr, f_lr = 3e-4, 1e-6
-  old = optax.multi_transform({k: optax.chain(optax.add_decayed_weights(1e-4), optax.scale_by_adam(0.0, 0.99, 1e-8),
-                                              optax.scale(-rate)) for k, rate in (('mapping', f_lr), ('style_encoder', lr))},
+  adam = lambda rate: optax.chain(optax.add_decayed_weights(1e-4), optax.scale_by_adam(0.0, 0.99, 1e-8),
+                                  optax.scale(-rate))
+  old = optax.multi_transform({'mapping': adam(f_lr), 'style_encoder': adam(lr)},
                               lambda p: {k: jax.tree_util.tree_map(lambda _, k=k: k, v) for k, v in p.items()})
 
   def steps(update, *args):
