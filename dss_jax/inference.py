@@ -10,8 +10,11 @@ Images are numpy float arrays [B, H, W, 3] in [-1, 1] (H = W = config.img_size);
 A domain is given by index or by name (`translator.domains`), one for the whole batch or one per image.
 Inputs are checked on the host before any network runs (errors.InputError, one sentence): uint8 or
 out-of-range images, a fractional domain, an empty batch, NaN or infinite values (naming the images), a
-wrong shape, a latent z beyond |z| = 50 (a standard normal never comes near; z = 1e30 gave a flat image), a
-truncation psi that is not a finite number in [-10, 10] (named as psi, not as the NaN it would put in z).
+wrong shape, a truncation psi that is not a finite number in [-10, 10] (named as psi, not as the NaN it would
+put in z), and where z is a caller's random draw (translate, latent_style, sample_style, a traversal's start)
+a z beyond |z| = 50, which a standard normal never comes near (z = 1e30 gave a flat image). style_from_z
+takes any finite z: evaluation feeds it the Gaussian coordinates of references, F^-1(E(x)), which a poorly
+trained encoder may put far out, and a refusal there would stop an evaluation that used to finish.
 
 Style codes come from three places: a reference image (`encode_style`), the mapping network
 (`sample_style`, `style_from_z`) or the caller (`style=`). With the DSS flow the mapping is a bijection,
@@ -301,16 +304,13 @@ class Translator:
     return x
 
   def _codes(self, codes, n: int | None, dim: int, what: str) -> np.ndarray:
-    """Checked codes ([B, dim] or one [dim], repeated to n items; n None: as many as given) -> float32 [B, dim].
-    what 'z': latent codes, whose magnitude is checked too (`_check_z`)."""
+    """Checked codes ([B, dim] or one [dim], repeated to n items; n None: as many as given) -> float32 [B, dim]."""
     c = np.asarray(codes, np.float32)
     if c.ndim == 1:
       c = c[None]
     if c.ndim != 2 or c.shape[1] != dim:
       raise InputError(f'{what} must be [B, {dim}] or [{dim}]; got {np.shape(codes)}.')
     _check_batch(c, what, 'values')
-    if what == 'z':
-      _check_z(c)
     if n is None:
       return c
     if len(c) == 1 and n > 1:
@@ -335,11 +335,11 @@ class Translator:
     return _batched(fn, self.batch_size, x, y)
 
   def style_from_z(self, z, domain) -> np.ndarray:
-    """Latent-guided style codes F(z, u): z [B, z_dim] -> [B, style_dim]."""
+    """Latent-guided style codes F(z, u): z [B, z_dim] -> [B, style_dim] (any finite z: module docstring)."""
     return self._style_from_z(z, domain, 'z')
 
   def _style_from_z(self, z, domain, what: str) -> np.ndarray:
-    """style_from_z, whose z is called `what` in its messages ('z': its magnitude is checked too)."""
+    """style_from_z, whose z is called `what` in its messages."""
     z = np.asarray(z, np.float32)
     z = self._codes(z.reshape(-1, self.z_dim) if z.ndim > 2 else z, None, self.z_dim, what)
     y = self._labels(domain, len(z))
@@ -362,10 +362,10 @@ class Translator:
     domain: one for all codes or one per code.
     """
     _check_psi(psi)
+    raw = np.asarray(z, np.float32)
+    if raw.ndim in (1, 2) and raw.shape[-1] == self.z_dim:  # (Other shapes: style_from_z's sentence.)
+      _check_z(raw.reshape(-1, self.z_dim))
     if self.is_flow:
-      raw = np.asarray(z, np.float32)
-      if raw.ndim in (1, 2) and raw.shape[-1] == self.z_dim:  # (Other shapes: style_from_z's sentence.)
-        _check_z(raw.reshape(-1, self.z_dim))
       return self._style_from_z(z * psi, domain, 'psi * z')  # Both checked: |psi * z| may reach 500.
     s = self.style_from_z(z, domain)
     return self.truncate(s, domain, psi) if psi != 1.0 else s
@@ -439,7 +439,9 @@ class Translator:
     if z is not None:
       zz = np.atleast_2d(np.asarray(z, np.float32))
       y = self._labels(domain, len(zz))
-      return self.style_from_z(self._codes(zz, len(zz), self.z_dim, 'z'), y), y
+      zz = self._codes(zz, len(zz), self.z_dim, 'z')
+      _check_z(zz)
+      return self.style_from_z(zz, y), y
     y = self._labels(domain, n)  # The domain's mean style: z = 0 for the flow, s_avg for the MLP.
     if self.is_flow:
       return self.style_from_z(np.zeros((n, self.z_dim), np.float32), y), y
@@ -543,7 +545,11 @@ class Translator:
       s = self.encode_style(ref, y)
       s = self.truncate(s, y, psi) if psi != 1.0 else s
     else:
-      z = self.sample_z(len(x), seed) if z is None else self._codes(z, len(x), self.z_dim, 'z')
+      if z is None:
+        z = self.sample_z(len(x), seed)
+      else:
+        z = self._codes(z, len(x), self.z_dim, 'z')
+        _check_z(z)
       s = self.latent_style(z, y, psi)
     return self.generate(x, s)
 
