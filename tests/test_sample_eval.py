@@ -367,7 +367,7 @@ def test_the_oracle_says_what_it_is_how_long_and_how_far_while_it_trains(tmp_pat
                       per_domain=SMALL['oracle_per_domain'], steps=SMALL['oracle_steps'])
   lines = [r.getMessage() for r in caplog.records]
   assert lines[0].startswith('Training the oracle, the CNN that reads the true factors back from generated images '
-                             '(20 steps on 20 images per domain; roughly 4 s on a 2-core CPU')
+                             '(20 steps on 20 images per domain; roughly 1 s to 4 s on a 2-core CPU, by its load')
   progress = [line for line in lines if line.startswith('Oracle: step ')]
   assert progress[0].startswith('Oracle: step 2 of 20, about ') and progress[0].endswith(' s left.')
   assert len(progress) == 18 and lines[-1].startswith('Oracle trained in ')

@@ -88,10 +88,11 @@ def _init_params(model, sample, seed):
   return jax.tree_util.tree_map_with_path(init, shapes)
 
 
-# Training the oracle takes minutes on a CPU (272 s for 1500 steps on a 2-core machine, data included): a line
-# every PROGRESS_SECONDS says how far it is and how long is left, so `--mode=eval` is not silent meanwhile.
+# Training the oracle takes minutes on a CPU (1500 steps, data included: 71 s on a 2-core machine at load 3,
+# 272 s on the same busier): a line every PROGRESS_SECONDS says how far it is and how long is left, so
+# `--mode=eval` is not silent meanwhile.
 PROGRESS_SECONDS = 30.0
-SECONDS_PER_STEP_CPU = 0.18  # The start line's rough estimate (that machine); the progress lines measure.
+SECONDS_PER_STEP_CPU = (0.047, 0.18)  # The start line's rough range (those two runs); the progress lines measure.
 
 
 def _duration(seconds: float) -> str:
@@ -211,9 +212,9 @@ def get_oracle(cache_dir, n_style=2, variant='style_domains', size=32, per_domai
   if os.path.exists(path):
     return load_oracle(path)
   logging.info('Training the oracle, the CNN that reads the true factors back from generated images (%d steps on '
-               '%d images per domain; roughly %s on a 2-core CPU, far less on a GPU; once, then cached in %s). A '
-               'line every %.0f s says how far it is ...', steps, per_domain, _duration(steps * SECONDS_PER_STEP_CPU),
-               cache_dir, PROGRESS_SECONDS)
+               '%d images per domain; roughly %s to %s on a 2-core CPU, by its load, far less on a GPU; once, then '
+               'cached in %s). A line every %.0f s says how far it is ...', steps, per_domain,
+               *(_duration(steps * t) for t in SECONDS_PER_STEP_CPU), cache_dir, PROGRESS_SECONDS)
   t0 = time.monotonic()
   data = synthetic.load_split(n_style, variant, 'train', per_domain, size, seed)
   oracle = train_oracle(data['image'], data['label'], data['content'], data['style'], steps=steps, seed=seed,
