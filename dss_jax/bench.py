@@ -46,17 +46,17 @@ def benchmark(config, warmup=3, iters=20, print_fn=print):
   mesh = train.create_mesh()
   state = train.create_train_state(config, jax.random.key(config.seed), mesh)
   batch = train.global_batch(random_batch(config), mesh)
-  rng = jax.random.key(1)
+  rng, hp = jax.random.key(1), train.hyperparameters(config)
   t0 = time.perf_counter()
-  step = train.make_train_step(config, mesh).lower(state, batch, rng).compile()
+  step = train.make_train_step(config, mesh).lower(state, batch, rng, hp).compile()
   compile_s = time.perf_counter() - t0
   for _ in range(warmup):
-    state, metrics = step(state, batch, rng)
+    state, metrics = step(state, batch, rng, hp)
   jax.block_until_ready(metrics)
   times = []
   for _ in range(iters):
     t = time.perf_counter()
-    state, metrics = step(state, batch, rng)
+    state, metrics = step(state, batch, rng, hp)
     jax.block_until_ready(metrics)
     times.append(time.perf_counter() - t)
   median = float(np.median(times))

@@ -34,23 +34,23 @@ class DomainCountError(ValueError):
 
 # The files README.md and docs/metrics.md tell users to make, and what each metric network is called.
 WEIGHT_FILES = {'inception': 'weights/inception_torchvision.npz', 'lpips': 'weights/lpips_alex.npz'}
-_METRIC = {'inception': ('FID', 'Inception-v3', 'LPIPS'), 'lpips': ('LPIPS', 'AlexNet + LPIPS', 'FID')}
+_METRIC = {'inception': ('FID', 'Inception-v3'), 'lpips': ('LPIPS', 'AlexNet + LPIPS')}
 
 
 class MetricWeightsNotFoundError(FileNotFoundError):
   """The local weights file a metric needs (Inception-v3 for FID, AlexNet + LPIPS for LPIPS) is missing.
 
-  Its first line is the sentence (what is missing, which flag); the next lines say how to make the file.
+  Its first line is the sentence (what is missing, which flag); the next lines say how to make the file. What
+  evaluation still measures without it depends on what else is missing: evaluate.skip_notes says it.
   """
 
   @classmethod
   def missing(cls, path, what: str, key: str) -> 'MetricWeightsNotFoundError':
     """The error for a missing weights file `path` of network `what` ('inception'|'lpips'), config key `key`."""
-    metric, network, other = _METRIC[what]
+    metric, network = _METRIC[what]
     where = f'the file {path!r} does not exist' if path else f'--config.{key} is not set'
     out = path or WEIGHT_FILES[what]
-    return cls(f'{metric} needs local {network} weights, but {where}; evaluation runs the other metrics '
-               f'({other} and, on the synthetic dataset, the identifiability benchmark) without {metric}.\n'
+    return cls(f'{metric} needs local {network} weights, but {where}.\n'
                f'Make {out} once on a machine with torch and torchvision installed:\n'
                f'  python scripts/convert_torchvision_weights.py --what={what} --out={out}\n'
                f'then copy it here and pass --config.{key}={out} (README.md, "Metrics").')

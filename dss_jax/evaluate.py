@@ -76,18 +76,35 @@ def _real_stats(config, feature_fn):
 
 
 def _load_metric_networks(config):
-  """(inception variables or None, lpips params or None, messages for what is missing)."""
+  """(inception variables or None, lpips params or None, `skip_notes` for what is missing)."""
   from dss_jax.metrics import lpips as lpips_lib
-  messages, inception, lpips_params = [], None, None
+  missing, inception, lpips_params = {}, None, None
   try:
     inception = fid_lib.load_inception(config.inception_path)
   except MetricWeightsNotFoundError as e:
-    messages.append(str(e))
+    missing['FID'] = e
   try:
     lpips_params = lpips_lib.load_lpips(config.lpips_path)
   except MetricWeightsNotFoundError as e:
-    messages.append(str(e))
-  return inception, lpips_params, messages
+    missing['LPIPS'] = e
+  return inception, lpips_params, skip_notes(missing, config.dataset == 'synthetic')
+
+
+def skip_notes(missing: dict, benchmark: bool) -> list[str]:
+  """One note per skipped metric ('FID' | 'LPIPS' -> its MetricWeightsNotFoundError): its first line says why it
+  is skipped, whether the other one is skipped too, and what evaluation still measures, true in every
+  combination (each note once said the other metric still ran when both were skipped); the next lines, how
+  to make the file. benchmark: the identifiability benchmark runs too (synthetic dataset)."""
+  runs = [m for m in ('FID', 'LPIPS') if m not in missing] + (['the identifiability benchmark'] if benchmark else [])
+  notes = []
+  for metric, error in missing.items():
+    first, _, rest = str(error).partition('\n')
+    also = [m for m in missing if m != metric]
+    too = f' ({also[0]} is skipped too)' if also else ''
+    still = (f'evaluation measures {" and ".join(runs)} without {" and ".join(missing)}' if runs
+             else 'evaluation measures nothing')
+    notes.append(f'{first.rstrip(".")}{too}; {still}.' + (f'\n{rest}' if rest else ''))
+  return notes
 
 
 def _reference_stream(rng, n):
@@ -120,7 +137,8 @@ def fid_lpips(config, model, workdir=None, modes=('latent', 'reference'), seed=N
     inception, lpips_params, skipped = _load_metric_networks(config)
     if skipped and not (config.inception_path or config.lpips_path):  # Not asked for: one line, no warning.
       logging.info('FID and LPIPS are skipped: they need weight files (--config.inception_path=%s, '
-                   '--config.lpips_path=%s; README.md "Metrics" says how to make them).', *WEIGHT_FILES.values())
+                   '--config.lpips_path=%s; README.md "Metrics" says how to make them)%s.', *WEIGHT_FILES.values(),
+                   '; the identifiability benchmark is measured' if config.dataset == 'synthetic' else '')
     else:
       for message in skipped:
         logging.warning('%s', message)
@@ -447,4 +465,4 @@ def run(config, workdir, *, checkpoint=None, seed=None, modes=('latent', 'refere
   return metrics
 
 
-__all__ = ['evaluate_synthetic', 'fid_lpips', 'markdown', 'run', 'write_metrics']
+__all__ = ['evaluate_synthetic', 'fid_lpips', 'markdown', 'run', 'skip_notes', 'write_metrics']

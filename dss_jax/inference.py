@@ -10,7 +10,11 @@ Images are numpy float arrays [B, H, W, 3] in [-1, 1] (H = W = config.img_size);
 A domain is given by index or by name (`translator.domains`), one for the whole batch or one per image.
 Inputs are checked on the host before any network runs (errors.InputError, one sentence): uint8 or
 out-of-range images, a fractional domain, an empty batch, NaN or infinite values (naming the images), a
-wrong shape.
+wrong shape, a truncation psi that is not a finite number in [-10, 10] (named as psi, not as the NaN it would
+put in z), and where z is a caller's random draw (translate, latent_style, sample_style, a traversal's start)
+a z beyond |z| = 50, which a standard normal never comes near (z = 1e30 gave a flat image). style_from_z
+takes any finite z: evaluation feeds it the Gaussian coordinates of references, F^-1(E(x)), which a poorly
+trained encoder may put far out, and a refusal there would stop an evaluation that used to finish.
 
 Style codes come from three places: a reference image (`encode_style`), the mapping network
 (`sample_style`, `style_from_z`) or the caller (`style=`). With the DSS flow the mapping is a bijection,
@@ -32,7 +36,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from dss_jax import checkpoint, models
+from dss_jax import checkpoint, models, preflight
 from dss_jax.datasets import registry
 from dss_jax.errors import FlowRequiredError, InputError
 
@@ -85,6 +89,23 @@ def _check_batch(x: np.ndarray, what: str, unit: str):
   if len(bad):
     raise InputError(f'{what} {_which(bad)} (of {len(x)}, counted from 0) contain NaN or infinite {unit}: '
                      'their outputs would be NaN; fix or drop them.')
+
+
+def _check_z(z: np.ndarray, what: str = 'z'):
+  """Refuses latent codes z [B, z_dim] with a finite component beyond preflight.Z_LIMIT (naming the items)."""
+  size = np.abs(np.where(np.isfinite(z), z, 0.0))  # NaN and infinity: _check_batch's sentence.
+  big = np.nonzero((size > preflight.Z_LIMIT).any(axis=1))[0]
+  if len(big):
+    raise InputError(f'{what} {_which(big)} (of {len(z)}, counted from 0) reach |{what}| = '
+                     f'{float(size[big].max()):g}, beyond {preflight.Z_LIMIT:g}, which a standard normal z never '
+                     'comes near (the outputs would be flat or saturated): give z ~ N(0, I), e.g. sample_z(n).')
+
+
+def _check_psi(psi):
+  """Refuses a truncation psi that is not a finite number in preflight.PSI_RANGE, naming psi."""
+  problem = preflight.psi_problem(psi)
+  if problem:
+    raise InputError(problem)
 
 
 def _check_image_values(raw: np.ndarray, x: np.ndarray, what: str):
@@ -314,9 +335,13 @@ class Translator:
     return _batched(fn, self.batch_size, x, y)
 
   def style_from_z(self, z, domain) -> np.ndarray:
-    """Latent-guided style codes F(z, u): z [B, z_dim] -> [B, style_dim]."""
+    """Latent-guided style codes F(z, u): z [B, z_dim] -> [B, style_dim] (any finite z: module docstring)."""
+    return self._style_from_z(z, domain, 'z')
+
+  def _style_from_z(self, z, domain, what: str) -> np.ndarray:
+    """style_from_z, whose z is called `what` in its messages."""
     z = np.asarray(z, np.float32)
-    z = self._codes(z.reshape(-1, self.z_dim) if z.ndim > 2 else z, None, self.z_dim, 'z')
+    z = self._codes(z.reshape(-1, self.z_dim) if z.ndim > 2 else z, None, self.z_dim, what)
     y = self._labels(domain, len(z))
     fn = functools.partial(self._fns['map'], self.params['style']['mapping'])
     return _batched(fn, max(self.batch_size, 256), z, y)
@@ -336,8 +361,12 @@ class Translator:
     psi < 1 truncates: flow, F(psi * z) (in Gaussian space); MLP, s_avg + psi (F(z) - s_avg) as StarGAN v2.
     domain: one for all codes or one per code.
     """
+    _check_psi(psi)
+    raw = np.asarray(z, np.float32)
+    if raw.ndim in (1, 2) and raw.shape[-1] == self.z_dim:  # (Other shapes: style_from_z's sentence.)
+      _check_z(raw.reshape(-1, self.z_dim))
     if self.is_flow:
-      return self.style_from_z(z * psi, domain)
+      return self._style_from_z(z * psi, domain, 'psi * z')  # Both checked: |psi * z| may reach 500.
     s = self.style_from_z(z, domain)
     return self.truncate(s, domain, psi) if psi != 1.0 else s
 
@@ -363,6 +392,7 @@ class Translator:
 
     domain: one for all codes or one per code.
     """
+    _check_psi(psi)
     s = np.atleast_2d(np.asarray(styles, np.float32))
     if self.is_flow:
       return self.style_from_z(psi * self.style_to_z(s, domain), domain)
@@ -409,7 +439,9 @@ class Translator:
     if z is not None:
       zz = np.atleast_2d(np.asarray(z, np.float32))
       y = self._labels(domain, len(zz))
-      return self.style_from_z(self._codes(zz, len(zz), self.z_dim, 'z'), y), y
+      zz = self._codes(zz, len(zz), self.z_dim, 'z')
+      _check_z(zz)
+      return self.style_from_z(zz, y), y
     y = self._labels(domain, n)  # The domain's mean style: z = 0 for the flow, s_avg for the MLP.
     if self.is_flow:
       return self.style_from_z(np.zeros((n, self.z_dim), np.float32), y), y
@@ -500,6 +532,7 @@ class Translator:
     given = [name for name, v in (('z', z), ('reference', reference), ('style', style)) if v is not None]
     if len(given) > 1:
       raise InputError(f'Give at most one of z, reference and style (got {", ".join(given)}).')
+    _check_psi(psi)
     y = self._labels(target_domain, len(x))
     if style is not None:
       s = self._codes(style, len(x), self.style_dim, 'style codes')
@@ -512,7 +545,11 @@ class Translator:
       s = self.encode_style(ref, y)
       s = self.truncate(s, y, psi) if psi != 1.0 else s
     else:
-      z = self.sample_z(len(x), seed) if z is None else self._codes(z, len(x), self.z_dim, 'z')
+      if z is None:
+        z = self.sample_z(len(x), seed)
+      else:
+        z = self._codes(z, len(x), self.z_dim, 'z')
+        _check_z(z)
       s = self.latent_style(z, y, psi)
     return self.generate(x, s)
 

@@ -10,17 +10,23 @@ before writing anything: each mistake costs seconds, not a minute of imports and
 - `check_image(path)`: `--mode=sample --image` is a file PIL can read.
 - `check_something_to_evaluate(config)`: `--mode=eval` outside the synthetic dataset measures FID and LPIPS
   only, so without both weight files there is nothing to evaluate: one sentence instead of an empty table.
-- `domain_index(names, target)`, `floats(values, flag)`: the sample flags `--target`, `--traversal_values`, `--psi`.
+- `domain_index(names, target)`, `floats(values, flag)`: the sample flags `--target`, `--traversal_values`, `--psi`;
+  `psi_problem(psi)`: what is wrong with a truncation psi (the flag's and the inference API's check).
 
 No JAX and no TensorFlow here (registry is cheap: it scans folder names).
 """
 
+import numbers
 import os
 
 from dss_jax.errors import WEIGHT_FILES, BadInputError, MetricWeightsNotFoundError, WorkdirNotWritableError
 
 # The training step's options (train_step.validate checks them through this module).
 CHOICES = {'uni_target': ('encoder', 'both'), 'sty_space': ('s', 'z'), 'mapping': ('flow', 'mlp')}
+# What the inference API (and --psi) accepts: a truncation psi in PSI_RANGE (1: none; 0: the domain's centre), a
+# latent z within Z_LIMIT in every component (a standard normal is beyond 6 once in 10^9 draws).
+PSI_RANGE = (-10.0, 10.0)
+Z_LIMIT = 50.0
 POSITIVE_INTS = ('batch_size', 'total_iters', 'img_size', 'num_domains', 'log_every', 'sample_every',
                  'checkpoint_every', 'keep_checkpoints', 'val_batch_size', 'style_dim')
 NON_NEGATIVE = ('lr', 'f_lr', 'eval_every', 'weight_decay', 'lambda_reg', 'lambda_sty', 'lambda_ds', 'lambda_cyc',
@@ -149,8 +155,20 @@ def floats(values: list[str], flag: str) -> list[float]:
                        'a number.') from None
   if not out:
     raise BadInputError(f'--{flag} needs at least one number.')
+  if flag == 'psi':
+    for psi in out:
+      if problem := psi_problem(psi):
+        raise BadInputError(f'--{problem}')
   return out
 
 
+def psi_problem(psi) -> str | None:
+  """None for a truncation psi in PSI_RANGE, else the sentence that says so (naming psi and the range)."""
+  if isinstance(psi, numbers.Real) and not isinstance(psi, bool) and PSI_RANGE[0] <= psi <= PSI_RANGE[1]:
+    return None  # (NaN fails both comparisons.)
+  return (f'psi is {psi!r}, but it must be a finite number from {PSI_RANGE[0]:g} to {PSI_RANGE[1]:g} (1: no '
+          "truncation, 0: the domain's centre; 0.5 to 1 is usual).")
+
+
 __all__ = ['CHOICES', 'check_data', 'check_image', 'check_something_to_evaluate', 'check_total_iters', 'check_values',
-           'check_writable', 'domain_index', 'floats']
+           'check_writable', 'domain_index', 'floats', 'psi_problem']

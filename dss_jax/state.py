@@ -6,7 +6,8 @@ Layout of the trees (what train, inference, evaluation and the tools share):
   ema       {'generator', 'style'}: the copies used for sampling and evaluation
   opt_state {'generator', 'style', 'discriminator'}: one optax state per trained tree
   tx        the optimizers (static: part of the structure, not of the checkpoint), as flax's
-            `TrainState.tx`; the mapping network keeps its own smaller learning rate inside 'style'.
+            `TrainState.tx`; their learning rates arrive with each update (`hp`), so a resume that changes
+            them reuses the compiled step. The mapping network keeps its own smaller one (f_lr) inside 'style'.
 
 A workdir is compatible with a config when the abstract shapes of their states agree (`mismatch`).
 """
@@ -33,32 +34,41 @@ def _adam(lr, config):
                      optax.scale(-lr))
 
 
+# The learning rates are inputs of the compiled step (train_step.hyperparameters): a value, not a constant of
+# the program, so a resume that changes one reuses the compiled step and its persistent-cache entry. They are
+# the only ones: the same program with the betas or the loss weights as inputs rounds differently from the one
+# with them as constants (XLA folds constants into chains of products and fuses differently), 373 and 389 of
+# the 431 arrays of the tiny config's state differed after 3 steps, and stored results must stay reproducible
+# bit for bit. A learning rate multiplies the update once, the same operation as a constant: identical bits.
+LEARNING_RATES = ('lr', 'f_lr')
+
+
 def _label_style_tree(p):
   return {k: jax.tree_util.tree_map(lambda _, k=k: k, v) for k, v in p.items()}
 
 
 @dataclasses.dataclass(frozen=True)
 class Optimizers:
-  """The three optimizers, defined by their hyperparameters: equal configs give equal (hashable)
-  optimizers, so states built twice from one config share compiled steps."""
-  lr: float
-  f_lr: float
+  """The three optimizers, defined by their static hyperparameters (the learning rates come with each update:
+  LEARNING_RATES): equal configs give equal (hashable) optimizers, whatever their learning rates, so states
+  built from them share compiled steps."""
   beta1: float
   beta2: float
   weight_decay: float
 
   @classmethod
   def from_config(cls, config) -> 'Optimizers':
-    return cls(float(config.lr), float(config.f_lr), float(config.beta1), float(config.beta2),
-               float(config.weight_decay))
+    return cls(float(config.beta1), float(config.beta2), float(config.weight_decay))
 
-  def __getitem__(self, tree: str) -> optax.GradientTransformation:
-    """The optimizer of a tree: 'generator' | 'style' | 'discriminator'."""
+  def transform(self, tree: str, lrs=None) -> optax.GradientTransformation:
+    """The optimizer of a tree ('generator' | 'style' | 'discriminator') with learning rates lrs ({'lr', 'f_lr'}:
+    f32 scalars, traced in the step); without lrs, good for `init` only (the state holds no learning rate)."""
+    lrs = lrs or dict.fromkeys(LEARNING_RATES, 0.0)
     if tree == 'style':
-      return optax.multi_transform({'mapping': _adam(self.f_lr, self), 'style_encoder': _adam(self.lr, self)},
+      return optax.multi_transform({'mapping': _adam(lrs['f_lr'], self), 'style_encoder': _adam(lrs['lr'], self)},
                                    _label_style_tree)
     if tree in ('generator', 'discriminator'):
-      return _adam(self.lr, self)
+      return _adam(lrs['lr'], self)
     raise KeyError(tree)
 
 
@@ -70,9 +80,9 @@ class TrainState:
   opt_state: PyTree
   tx: Optimizers = flax.struct.field(pytree_node=False)
 
-  def apply_gradients(self, tree: str, params, opt_state, grads):
-    """One optimizer update of `tree` -> (new params, new optimizer state)."""
-    updates, opt_state = self.tx[tree].update(grads, opt_state, params)
+  def apply_gradients(self, tree: str, params, opt_state, grads, lrs):
+    """One optimizer update of `tree` at learning rates lrs ({'lr', 'f_lr'}) -> (new params, optimizer state)."""
+    updates, opt_state = self.tx.transform(tree, lrs).update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state
 
 
@@ -93,7 +103,7 @@ def init_state(config, nets: models.Networks, rng) -> TrainState:
   params = group(nets.init(rng))
   tx = Optimizers.from_config(config)
   return TrainState(step=jnp.zeros((), jnp.int32), params=params, ema=ema_trees(params),
-                    opt_state={name: tx[name].init(params[name]) for name in TREES}, tx=tx)
+                    opt_state={name: tx.transform(name).init(params[name]) for name in TREES}, tx=tx)
 
 
 def abstract_state(config, nets: models.Networks | None = None) -> TrainState:

@@ -35,7 +35,7 @@ from dss_jax import checkpoint, errors, images, models, multihost
 from dss_jax import state as state_lib
 from dss_jax import workdir as workdir_lib
 from dss_jax.state import TrainState, init_state
-from dss_jax.train_step import train_step, validate
+from dss_jax.train_step import hyperparameters, train_step, validate
 
 GRID_ROWS = 8
 GRID_COLUMNS = ('source', 'reference', 'reference-guided', 'latent-guided')  # The training grid's columns.
@@ -62,13 +62,16 @@ def create_train_state(config, rng, mesh: Mesh | None = None, nets: models.Netwo
 
 
 def make_train_step(config, mesh: Mesh, nets: models.Networks | None = None):
-  """The jitted, sharded iteration: (state, batch, rng) -> (state, metrics); the input state is donated.
+  """The jitted, sharded iteration: (state, batch, rng, hp) -> (state, metrics); the input state is donated.
+  hp: `train_step.hyperparameters(config)`, the learning rates: inputs, not constants, so a config that differs
+  from this one only in lr or f_lr runs on the same compiled function, and a new process finds it in the
+  persistent compilation cache (the same program). Other changed values compile anew (state.LEARNING_RATES).
 
   Build it once per run (or per test module) and reuse it: each call of this function compiles anew.
   """
   replicated, sharded = shardings(mesh)
   return jax.jit(functools.partial(train_step, config=config, nets=nets or models.build(config)),
-                 in_shardings=(replicated, sharded, replicated), out_shardings=(replicated, replicated),
+                 in_shardings=(replicated, sharded, replicated, replicated), out_shardings=(replicated, replicated),
                  donate_argnums=(0,))
 
 
@@ -378,7 +381,7 @@ def _train(config, workdir, train_iterator, in_memory, stop) -> TrainState:
   if start == 0:
     hparams = state_lib.flat_config(config)
     writer.write_hparams({k: v for k, v in hparams.items() if isinstance(v, (int, float, str, bool))})
-  step_fn = make_train_step(config, mesh, nets)
+  step_fn, hp = make_train_step(config, mesh, nets), hyperparameters(config)
   sample_fn = jax.jit(functools.partial(translate_grid, nets=nets))
   if train_iterator is None:
     # Seeded by the start step: a resumed run continues with fresh batches instead of replaying old ones.
@@ -417,7 +420,7 @@ def _train(config, workdir, train_iterator, in_memory, stop) -> TrainState:
     for step in range(start, config.total_iters):
       batch = global_batch(next(train_iterator), mesh)
       with jax.profiler.StepTraceAnnotation('train', step_num=step):
-        state, metrics = step_fn(state, batch, step_rng)
+        state, metrics = step_fn(state, batch, step_rng, hp)
       if step == start:  # The first call compiled the step (it then runs asynchronously).
         jax.block_until_ready(metrics)
         stop.started = True  # From now on a stop request saves the step it stops at.

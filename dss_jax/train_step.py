@@ -17,11 +17,19 @@ which the cycle loss computes anyway: every style-encoder output is a reference-
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from dss_jax import losses, preflight
 from dss_jax.models import Networks, layers
-from dss_jax.state import TrainState, ema_trees
+from dss_jax.state import LEARNING_RATES, TrainState, ema_trees
+
+
+def hyperparameters(config) -> dict[str, np.float32]:
+  """The step's `hp` argument: the config's learning rates (state.LEARNING_RATES) as f32 scalars, the value the
+  constants they replace had. Inputs of the compiled step, so a resume that changes them does not recompile;
+  the betas and the loss weights stay constants (state.LEARNING_RATES says why)."""
+  return {k: np.float32(config[k]) for k in LEARNING_RATES}
 
 
 def validate(config) -> None:
@@ -145,8 +153,9 @@ def domain_spread(codes, y, num_domains):
   return jnp.sum(jnp.where(present, std, 0.0)) / jnp.maximum(present.sum(), 1)
 
 
-def train_step(state: TrainState, batch, rng, *, config, nets: Networks):
+def train_step(state: TrainState, batch, rng, hp=None, *, config, nets: Networks):
   """One iteration. batch: x_src, x_ref, x_ref2 [B, ...]; y_src, y_trg [B]. rng: the run's base key.
+  hp: `hyperparameters(config)`, an input of the compiled step (None: the config's, as constants).
 
   Returns (new state, metrics). When any loss or gradient is not finite, the returned state is the
   input state (so a checkpoint never holds diverged parameters) and metrics['finite'] is False.
@@ -154,6 +163,7 @@ def train_step(state: TrainState, batch, rng, *, config, nets: Networks):
   k_z1, k_z2, k_aug = jax.random.split(jax.random.fold_in(rng, state.step), 3)
   b, y_trg = batch['x_src'].shape[0], batch['y_trg']
   z1, z2 = jax.random.normal(k_z1, (b, nets.z_dim)), jax.random.normal(k_z2, (b, nets.z_dim))
+  hp = hyperparameters(config) if hp is None else hp
   lam_ds = losses.lambda_ds(state.step, config.lambda_ds, config.ds_iter)
   p, metrics = state.params, {'lambda_ds': lam_ds}
 
@@ -166,14 +176,15 @@ def train_step(state: TrainState, batch, rng, *, config, nets: Networks):
   for name, s_fake in (('latent', s_lat), ('ref', s_ref)):
     grads, terms = jax.grad(d_loss, has_aux=True)(d_params, p['generator'], batch, s_fake, s_lat, s_ref, nets=nets,
                                                   config=config)
-    d_params, d_opt = state.apply_gradients('discriminator', d_params, d_opt, grads)
+    d_params, d_opt = state.apply_gradients('discriminator', d_params, d_opt, grads, hp)
     metrics.update({f'D/{name}_{k}': v for k, v in terms.items()}, **{f'grad_norm/D_{name}': optax.global_norm(grads)})
 
   # 3. G step, latent-guided: the generator and the style tree.
   grads, terms = jax.grad(g_loss_latent, has_aux=True)(ema_trees(p), d_params, batch, z1, z2, k_aug, nets=nets,
                                                        config=config, lambda_ds=lam_ds)
-  g_params, g_opt = state.apply_gradients('generator', p['generator'], state.opt_state['generator'], grads['generator'])
-  style_params, style_opt = state.apply_gradients('style', p['style'], state.opt_state['style'], grads['style'])
+  g_params, g_opt = state.apply_gradients('generator', p['generator'], state.opt_state['generator'], grads['generator'],
+                                          hp)
+  style_params, style_opt = state.apply_gradients('style', p['style'], state.opt_state['style'], grads['style'], hp)
   metrics.update({f'G/latent_{k}': v for k, v in terms.items()})
   metrics.update({'grad_norm/G_latent': optax.global_norm(grads['generator']),
                   'grad_norm/style': optax.global_norm(grads['style'])})
@@ -182,7 +193,7 @@ def train_step(state: TrainState, batch, rng, *, config, nets: Networks):
   s1, s2 = (nets.style(style_params['style_encoder'], batch[k], y_trg) for k in ('x_ref', 'x_ref2'))
   g_ref = lambda gp: g_loss(gp, style_params, d_params, batch, s1, s2, nets=nets, config=config, lambda_ds=lam_ds)[:2]
   grads, terms = jax.grad(g_ref, has_aux=True)(g_params)
-  g_params, g_opt = state.apply_gradients('generator', g_params, g_opt, grads)
+  g_params, g_opt = state.apply_gradients('generator', g_params, g_opt, grads, hp)
   metrics.update({f'G/ref_{k}': v for k, v in terms.items()}, **{'grad_norm/G_ref': optax.global_norm(grads)})
 
   # 5. EMA, and the finiteness guard.

@@ -129,9 +129,9 @@ def train_seeds(config_name, setting, seeds, steps, out_dir, overrides=(), tag='
   step = functools.partial(train_step.train_step, config=config, nets=nets)
 
   @jax.jit
-  def run_chunk(state, batches, rng):  # CHUNK iterations in one call: the step is tiny, dispatch would dominate.
-    def body(s, batch):
-      s, metrics = step(s, batch, rng)
+  def run_chunk(state, batches, rng, hp):  # CHUNK iterations in one call: the step is tiny, dispatch would dominate.
+    def body(s, batch):  # hp: the learning rates as inputs, as train.py's step takes them.
+      s, metrics = step(s, batch, rng, hp)
       return s, metrics['finite']
     return jax.lax.scan(body, state, batches)
 
@@ -147,7 +147,8 @@ def train_seeds(config_name, setting, seeds, steps, out_dir, overrides=(), tag='
     batches, skipped = data.batches(config.batch_size, seed), 0
     for _ in range(steps // CHUNK):
       chunk = [next(batches) for _ in range(CHUNK)]
-      state, finite = run_chunk(state, {k: np.stack([b[k] for b in chunk]) for k in chunk[0]}, step_rng)
+      state, finite = run_chunk(state, {k: np.stack([b[k] for b in chunk]) for k in chunk[0]}, step_rng,
+                                train_step.hyperparameters(config))
       skipped += int(CHUNK - np.sum(finite))
     train_s = time.time() - t0
     result = vector_eval.evaluate_vector(nets, jax.device_get(state.ema), data, config=config, seed=seed)

@@ -169,6 +169,19 @@ def test_bad_inputs_get_one_sentence_before_any_network_runs(translator, images)
       (lambda: translator.translate(x, 1, style=np.zeros((3, 5))),
        r'style codes must be \[B, 4\] or \[4\]; got \(3, 5\)'),
       (lambda: translator.translate(np.full((1, 32, 32, 3), 'a'), 1), r'images must be a numeric array'),
+      # z far beyond a standard normal gave a flat image silently; psi = NaN was reported as NaN in z.
+      (lambda: translator.translate(x, 1, z=np.full((3, 4), 1e30)),
+       r'z 0, 1 and 2 \(of 3, counted from 0\) reach \|z\| = 1e\+30, beyond 50, which a standard normal z never comes '
+       r'near \(the outputs would be flat or saturated\): give z ~ N\(0, I\), e\.g\. sample_z\(n\)\.'),
+      (lambda: translator.latent_style(np.array([[0, 0, 0, 0], [0, -60, 0, 0]]), 1), r'z 1 \(of 2, .*\|z\| = 60,'),
+      (lambda: translator.traverse_styles(1, 0, [0, 1], z=np.full(4, 99.0)), r'z 0 \(of 1, .*\|z\| = 99,'),
+      (lambda: translator.latent_style(np.full((2, 4), 1e30), 1, psi=0.5), r'z 0 and 1 \(of 2, .*\|z\| = 1e\+30'),
+      (lambda: translator.translate(x, 1, psi=np.nan),
+       r"psi is nan, but it must be a finite number from -10 to 10 \(1: no truncation, 0: the domain's centre; 0\.5 "
+       r'to 1 is usual\)\.'),
+      (lambda: translator.translate(x, 1, reference=x, psi=float('inf')), r'psi is inf, but it must be a finite'),
+      (lambda: translator.sample_style(1, 2, psi=-11), r'psi is -11, but it must be'),
+      (lambda: translator.truncate(np.zeros((1, 4)), 1, psi='0.5'), r"psi is '0\.5', but it must be a finite number"),
   ]
   for call, message in refused:
     with pytest.raises(errors.InputError, match=message) as info:
@@ -177,3 +190,8 @@ def test_bad_inputs_get_one_sentence_before_any_network_runs(translator, images)
   # What is fine stays fine: an integral float domain, and the unclipped overshoot of a generator's output.
   np.testing.assert_array_equal(translator.translate(x, 2.0, seed=1), translator.translate(x, 2, seed=1))
   assert translator.translate(np.clip(x * 1.1, -1.1, 1.1), 1, seed=1).shape == x.shape
+  # z up to 50 and psi up to 10, together beyond 50 in the flow's Gaussian space (|psi * z| = 400).
+  assert translator.translate(x, 1, z=np.full((3, 4), 40.0), psi=10).shape == x.shape
+  assert np.isfinite(translator.sample_style(1, 2, psi=-10)).all()
+  # style_from_z takes any finite z: evaluation gives it F^-1(E(x)) of references, far out for a poor encoder.
+  assert translator.style_from_z(np.full((1, 4), 60.0), 1).shape == (1, 4)

@@ -114,6 +114,8 @@ def test_a_workdir_that_cannot_be_made_is_one_sentence(tmp_path, no_heavy_import
     (['--target=nosuch'], "Unknown --target 'nosuch'; the model has "),
     (['--traversal_values=abc'], "--traversal_values takes numbers separated by commas (e.g. --traversal_values=-2,"),
     (['--psi=0.5,x'], "--psi takes numbers"),
+    (['--psi=0.5,nan'], "--psi is nan, but it must be a finite number from -10 to 10 (1: no truncation, 0: the "),
+    (['--psi=1e3'], "--psi is 1000.0, but it must be a finite number from -10 to 10"),
 ])
 def test_bad_sample_flags_are_one_sentence_before_anything_is_written(tmp_path, no_heavy_imports, args, sentence):
   workdir = _workdir_with_config(tmp_path / 'run')

@@ -326,3 +326,48 @@ def test_main_eval_flags(tmp_path, monkeypatch):
   assert seen == {'step': 2, 'seed': tiny_config().seed, 'workdir': str(workdir)}
   assert (workdir / 'metrics_step2.json').exists() and (workdir / 'metrics_step2.md').exists()
   assert json.loads((workdir / 'metrics_step2.json').read_text())['stand_in'] == {'mean': 0.5}
+
+
+_FID_MISSING = "FID needs local Inception-v3 weights, but --config.inception_path is not set"
+_LPIPS_MISSING = "LPIPS needs local AlexNet + LPIPS weights, but --config.lpips_path is not set"
+
+
+@pytest.mark.parametrize('missing, benchmark, expected', [
+    ((), True, []),
+    (('inception',), True, [f'{_FID_MISSING}; evaluation measures LPIPS and the identifiability benchmark without '
+                            'FID.']),
+    (('lpips',), False, [f'{_LPIPS_MISSING}; evaluation measures FID without LPIPS.']),
+    (('inception', 'lpips'), True,
+     [f'{_FID_MISSING} (LPIPS is skipped too); evaluation measures the identifiability benchmark without FID and '
+      'LPIPS.',
+      f'{_LPIPS_MISSING} (FID is skipped too); evaluation measures the identifiability benchmark without FID and '
+      'LPIPS.']),
+    (('inception', 'lpips'), False, [f'{_FID_MISSING} (LPIPS is skipped too); evaluation measures nothing.',
+                                     f'{_LPIPS_MISSING} (FID is skipped too); evaluation measures nothing.']),
+])
+def test_skip_notes_say_what_is_skipped_and_what_still_runs_in_every_combination(missing, benchmark, expected):
+  """Both notes once said the other metric still ran, when both were skipped."""
+  from dss_jax import errors, evaluate
+  names = {'inception': ('FID', 'inception_path'), 'lpips': ('LPIPS', 'lpips_path')}
+  notes = evaluate.skip_notes({names[w][0]: errors.MetricWeightsNotFoundError.missing('', w, names[w][1])
+                               for w in missing}, benchmark)
+  assert [note.splitlines()[0] for note in notes] == expected
+  assert all('convert_torchvision_weights.py' in note.splitlines()[2] for note in notes)  # How to make the file.
+
+
+def test_the_oracle_says_what_it_is_how_long_and_how_far_while_it_trains(tmp_path, monkeypatch, caplog):
+  """--mode=eval printed nothing for 272 s while the oracle trained. The same small oracle as the eval tests'
+  (SMALL: its compiled step comes from the persistent cache), a progress line after every step."""
+  from dss_jax.datasets import registry
+  from dss_jax.metrics import oracle
+  config = tiny_config()
+  monkeypatch.setattr(oracle, 'PROGRESS_SECONDS', 0.0)
+  with caplog.at_level('INFO', logger='absl'):
+    oracle.get_oracle(str(tmp_path), config.synthetic.n_style, registry.synthetic_variant(config), config.img_size,
+                      per_domain=SMALL['oracle_per_domain'], steps=SMALL['oracle_steps'])
+  lines = [r.getMessage() for r in caplog.records]
+  assert lines[0].startswith('Training the oracle, the CNN that reads the true factors back from generated images '
+                             '(20 steps on 20 images per domain; roughly 1 s to 4 s on a 2-core CPU, by its load')
+  progress = [line for line in lines if line.startswith('Oracle: step ')]
+  assert progress[0].startswith('Oracle: step 2 of 20, about ') and progress[0].endswith(' s left.')
+  assert len(progress) == 18 and lines[-1].startswith('Oracle trained in ')

@@ -49,7 +49,7 @@ def _fresh_state(config, nets, mesh):
 def one_step(config, nets, mesh, step_fn):
   before = jax.device_get(_fresh_state(config, nets, mesh))
   after, metrics = step_fn(_fresh_state(config, nets, mesh), train.global_batch(_batch(config), mesh),
-                           jax.random.key(1))
+                           jax.random.key(1), train.hyperparameters(config))
   return before, jax.device_get(after), jax.device_get(metrics)
 
 
@@ -107,7 +107,7 @@ def test_sharded_and_single_device_iterations_agree(config, nets, mesh, one_step
   single = jax.sharding.Mesh(np.array(jax.devices()[:1]), ('data',))
   state = train.create_train_state(config, jax.random.key(0), single, nets)
   after, metrics = train.make_train_step(config, single)(state, train.global_batch(_batch(config), single),
-                                                         jax.random.key(1))
+                                                         jax.random.key(1), train.hyperparameters(config))
   _, sharded_after, sharded_metrics = one_step
   for k in sharded_metrics:
     np.testing.assert_allclose(metrics[k], sharded_metrics[k], rtol=2e-4, atol=2e-5, err_msg=k)
@@ -128,9 +128,59 @@ def test_non_finite_batch_leaves_the_state_unchanged(config, nets, mesh, step_fn
   before = jax.device_get(state)
   batch = _batch(config)
   batch['x_src'][0, 0, 0, 0] = np.nan
-  after, metrics = step_fn(state, train.global_batch(batch, mesh), jax.random.key(1))
+  after, metrics = step_fn(state, train.global_batch(batch, mesh), jax.random.key(1), train.hyperparameters(config))
   assert not bool(metrics['finite'])
   jax.tree_util.tree_map(np.testing.assert_array_equal, jax.device_get(after), before)
+
+
+def test_a_changed_learning_rate_reuses_the_compiled_step(config, nets, mesh, step_fn, one_step):
+  """lr and f_lr are inputs of the compiled step (train_step.hyperparameters): a resume that changes them reuses the
+  compiled function in this process, and a new process's step lowers to the same program, so the persistent
+  compilation cache serves it (issue 30: a changed lr compiled for 139 s and added a cache entry per lr). The
+  betas and loss weights stay constants (state.LEARNING_RATES says why)."""
+  changed = config.copy_and_resolve_references()
+  changed.lr, changed.f_lr = config.lr * 3, config.f_lr / 2
+  batch, rng = train.global_batch(_batch(config), mesh), jax.random.key(1)
+  state = _fresh_state(config, nets, mesh)
+  program = lambda fn, cfg: fn.lower(state, batch, rng, train.hyperparameters(cfg)).as_text()
+  assert program(train.make_train_step(changed, mesh, nets), changed) == program(step_fn, config)
+  before, same_lr, _ = one_step
+  after, _ = step_fn(state, batch, rng, train.hyperparameters(changed))
+  assert step_fn._cache_size() == 1
+  # The new rates took effect: Adam's first updates are about lr * sign(g), so the moves scale with the rates.
+  after = jax.device_get(after)
+  leaves = jax.tree_util.tree_leaves
+  move = lambda a, b: np.mean([np.abs(x - y).mean() for x, y in zip(leaves(a), leaves(b))])
+  ratio = lambda get: move(get(after), get(before)) / move(get(same_lr), get(before))
+  assert ratio(lambda s: s.params['discriminator']) == pytest.approx(3, rel=0.2)
+  assert ratio(lambda s: s.params['style']['mapping']) == pytest.approx(0.5, rel=0.2)
+
+
+def test_the_learning_rate_as_an_input_updates_as_the_constant_did():
+  """An update with lr an f32 input of the program is bit for bit the one with lr a Python constant (optax's own
+  chain, as state.py built it before): stored results stay reproducible (scripts/check_equivalence.py checks the
+  whole step)."""
+  tx = state_lib.Optimizers(beta1=0.0, beta2=0.99, weight_decay=1e-4)
+  rng = np.random.default_rng(0)
+  params = {'mapping': {'w': rng.standard_normal((64, 32)).astype(np.float32)},
+            'style_encoder': {'w': rng.standard_normal((128, 16)).astype(np.float32)}}
+  grads = jax.tree_util.tree_map(lambda p: rng.standard_normal(p.shape).astype(np.float32) * 1e-3, params)
+  lr, f_lr = 3e-4, 1e-6
+  adam = lambda rate: optax.chain(optax.add_decayed_weights(1e-4), optax.scale_by_adam(0.0, 0.99, 1e-8),
+                                  optax.scale(-rate))
+  old = optax.multi_transform({'mapping': adam(f_lr), 'style_encoder': adam(lr)},
+                              lambda p: {k: jax.tree_util.tree_map(lambda _, k=k: k, v) for k, v in p.items()})
+
+  def steps(update, *args):
+    opt, p = tx.transform('style').init(params), params
+    for _ in range(3):
+      u, opt = update(grads, opt, p, *args)
+      p = optax.apply_updates(p, u)
+    return p
+
+  with_input = steps(jax.jit(lambda g, o, p, h: tx.transform('style', h).update(g, o, p)),
+                     {'lr': np.float32(lr), 'f_lr': np.float32(f_lr)})
+  jax.tree_util.tree_map(np.testing.assert_array_equal, with_input, steps(jax.jit(old.update)))
 
 
 class TestTrainAndEvaluate:
@@ -158,14 +208,14 @@ class TestTrainAndEvaluate:
         tags.update(v.tag for v in event.summary.value)
     assert {'G/latent_cyc', 'D/latent_reg', 'lambda_ds', 'grad_norm/style', 'steps_per_sec'} <= tags
 
-  def test_second_call_resumes_with_identical_state_and_schedule(self, run, config, mesh):
+  def test_second_call_resumes_with_identical_state_and_schedule(self, run, config, mesh, step_fn):
     workdir, state = run
     again = jax.device_get(train.train_and_evaluate(config, workdir))  # Nothing left to do: restores only.
     jax.tree_util.tree_map(np.testing.assert_array_equal, again, state)
     # The schedule continues from the restored step (the reference resets lambda_ds on resume).
     restored = checkpoint.restore_workdir(workdir, train.create_train_state(config, jax.random.key(5), mesh))
-    _, metrics = train.make_train_step(config, mesh)(restored, train.global_batch(_batch(config), mesh),
-                                                     jax.random.key(1))
+    _, metrics = step_fn(restored, train.global_batch(_batch(config), mesh), jax.random.key(1),
+                         train.hyperparameters(config))
     np.testing.assert_allclose(metrics['lambda_ds'], config.lambda_ds * (1 - config.total_iters / config.ds_iter),
                                atol=1e-7)
 

@@ -21,6 +21,7 @@ import functools
 import hashlib
 import json
 import os
+import time
 
 import flax.linen as nn
 import flax.serialization
@@ -87,12 +88,25 @@ def _init_params(model, sample, seed):
   return jax.tree_util.tree_map_with_path(init, shapes)
 
 
+# Training the oracle takes minutes on a CPU (1500 steps, data included: 71 s on a 2-core machine at load 3,
+# 272 s on the same busier): a line every PROGRESS_SECONDS says how far it is and how long is left, so
+# `--mode=eval` is not silent meanwhile.
+PROGRESS_SECONDS = 30.0
+SECONDS_PER_STEP_CPU = (0.047, 0.18)  # The start line's rough range (those two runs); the progress lines measure.
+
+
+def _duration(seconds: float) -> str:
+  seconds = int(round(seconds))
+  return f'{seconds // 60} min {seconds % 60:02d} s' if seconds >= 60 else f'{seconds} s'
+
+
 def train_oracle(images, labels, content, style, steps=1500, seed=0, num_domains=None, batch_size=64,
                  learning_rate=2e-3, width=16):
   """Trains the oracle on clean images; returns the oracle (dict of 'params' and 'meta').
 
   images: [N, H, W, 3] in [-1, 1]; labels: [N] domains; content: [N, 5] (synthetic.CONTENT_NAMES);
   style: [N, n]. num_domains defaults to max(label) + 1. Adam with cosine decay; deterministic given seed.
+  Logs its progress (step, time left) every PROGRESS_SECONDS, from the rate measured after the first step.
   """
   images = np.asarray(images, np.float32)
   labels = np.asarray(labels, np.int32)
@@ -117,7 +131,8 @@ def train_oracle(images, labels, content, style, steps=1500, seed=0, num_domains
   order_rng = np.random.default_rng(seed)
   n = len(images)
   perm, pos = order_rng.permutation(n), 0
-  for _ in range(steps):
+  t_first = next_line = None
+  for i in range(steps):
     if pos + batch_size > n:
       perm, pos = order_rng.permutation(n), 0
     idx = perm[pos:pos + batch_size]
@@ -125,6 +140,15 @@ def train_oracle(images, labels, content, style, steps=1500, seed=0, num_domains
     batch = {'image': images[idx], 'label': labels[idx], 'shape': shape[idx], 'content_t': content_t[idx],
              'style': style[idx]}
     params, opt_state, _ = step(params, opt_state, batch)
+    if i == 0 or time.monotonic() >= next_line:  # Waits for the step only then (the rate is of finished steps).
+      jax.block_until_ready(params)
+      now = time.monotonic()
+      if i == 0:  # Compiled: the rate is measured from here.
+        t_first, next_line = now, now + min(PROGRESS_SECONDS, 10.0)
+      elif i + 1 < steps:
+        left = (now - t_first) / i * (steps - 1 - i)
+        logging.info('Oracle: step %d of %d, about %s left.', i + 1, steps, _duration(left))
+        next_line = now + PROGRESS_SECONDS
   return {'params': jax.tree.map(np.asarray, params), 'meta': meta}
 
 
@@ -187,13 +211,17 @@ def get_oracle(cache_dir, n_style=2, variant='style_domains', size=32, per_domai
   path = os.path.join(cache_dir, f'oracle_{variant}_n{n_style}_{hashlib.sha1(key.encode()).hexdigest()[:10]}.msgpack')
   if os.path.exists(path):
     return load_oracle(path)
-  logging.info('Training the oracle that reads the generated images (%d steps on %d images per domain; once, '
-               'then cached in %s) ...', steps, per_domain, cache_dir)
+  logging.info('Training the oracle, the CNN that reads the true factors back from generated images (%d steps on '
+               '%d images per domain; roughly %s to %s on a 2-core CPU, by its load, far less on a GPU; once, then '
+               'cached in %s). A line every %.0f s says how far it is ...', steps, per_domain,
+               *(_duration(steps * t) for t in SECONDS_PER_STEP_CPU), cache_dir, PROGRESS_SECONDS)
+  t0 = time.monotonic()
   data = synthetic.load_split(n_style, variant, 'train', per_domain, size, seed)
   oracle = train_oracle(data['image'], data['label'], data['content'], data['style'], steps=steps, seed=seed,
                         num_domains=synthetic.num_domains(n_style))
   os.makedirs(cache_dir, exist_ok=True)
   save_oracle(oracle, path)
+  logging.info('Oracle trained in %s; saved as %s.', _duration(time.monotonic() - t0), path)
   return oracle
 
 
