@@ -2,8 +2,9 @@
 
   python scripts/exit_times.py --runs=10 --workdir=/tmp/dss_jax_exit_times
 
-Each run resumes the same workdir (the tests' tiny synthetic config) for 2 more steps; every second run is
-stopped with SIGINT at its first progress line instead, so both last lines a user waits after are measured:
+Each odd run resumes the same workdir (the tests' tiny synthetic config) for 2 more steps; each even run starts a
+fresh run that would not end by itself and is stopped with SIGINT once its first step ran, so both last lines a
+user waits after are measured:
 "Trained ..." and "Interrupted at step N; saved; ...". The first run fills the compilation cache
 (--compilation_cache, default a folder beside the workdir). One line per run, then the median and the
 largest; the exit status is 1 when a run failed or took more than --limit seconds to end after its last line.
@@ -36,7 +37,7 @@ def one_run(command, cwd, env, interrupt: bool) -> tuple[float, str, int]:
     for line in proc.stdout:
       if line.strip():
         last, t_last = line.rstrip('\n'), time.time()
-      if interrupt and not sent and '] step ' in line and proc.poll() is None:
+      if interrupt and not sent and 'Compiled and ran the first step' in line and proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         sent = True
 
@@ -67,8 +68,13 @@ def main() -> int:
       env = interrupt_stress.environment()
       env['PYTHONPATH'] = os.pathsep.join(p for p in (repo, env.get('PYTHONPATH')) if p)
       interrupt = i % 2 == 1
-      command = [a for a in interrupt_stress.training_command(workdir, cache)
-                 if not a.startswith('--config.total_iters=')] + [f'--config.total_iters={2 * i + 2}']
+      if interrupt:  # A fresh run that never ends by itself, signalled once training runs: it must say so and stop.
+        workdir += '_interrupted'
+        shutil.rmtree(workdir, ignore_errors=True)
+        command = interrupt_stress.training_command(workdir, cache)
+      else:  # The same workdir resumed for 2 more steps: it ends with "Trained ...".
+        command = [a for a in interrupt_stress.training_command(workdir, cache)
+                   if not a.startswith('--config.total_iters=')] + [f'--config.total_iters={i + 2}']
       wait, last, status = one_run(command, repo, env, interrupt)
       ok = status == (128 + signal.SIGINT if interrupt else 0) and wait <= options.limit
       failures += not ok
