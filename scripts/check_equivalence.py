@@ -24,7 +24,7 @@ import provenance
 import vector_benchmark
 
 SKIP = {'train_seconds', 'wall_seconds', 'train_minutes', 'wall_minutes', 'machine', 'trained_here', 'commit',
-        'dirty', 'cpu', 'cpu_id', 'cpu_simd', 'jax', 'jaxlib', 'xla_flags', 'cores', 'config'}
+        'dirty', 'cpu', 'cpu_id', 'cpu_simd', 'jax', 'jaxlib', 'xla_flags', 'cores', 'config', 'variant'}
 
 
 def differences(old: dict, new: dict, prefix=''):
