@@ -15,11 +15,12 @@ the cycle is closed through E's code, which then carries content; a 10x cycle we
 and a 100x smaller R1 weight with 128-wide networks gives D the sharpness to stop it keeping the source's style.
 """
 
-KEEP_SOURCE = 'lambda_cyc=10.0,lambda_reg=0.01,vector.hidden=128'
-RECIPES = {'dss_keep_source': ('dss_uni_both', KEEP_SOURCE), 'stargan_v2_keep_source': ('stargan_v2', KEEP_SOURCE)}
 
 from configs import args, vector
 from dss_jax.datasets import vector_v3
+
+KEEP_SOURCE = 'lambda_cyc=10.0,lambda_reg=0.01,vector.hidden=128'
+RECIPES = {'dss_keep_source': ('dss_uni_both', KEEP_SOURCE), 'stargan_v2_keep_source': ('stargan_v2', KEEP_SOURCE)}
 
 
 def get_config(arg=''):
