@@ -211,6 +211,15 @@ def paired_interval(diffs, level=0.95):
   return m, m - half, m + half, p
 
 
+def paired_cell(mean, lo, hi, p_adjusted, higher) -> str:
+  """A paired difference as a table cell: '+m [lo, hi] p=..', **bold** when the adjusted p < 0.05 in the better
+  direction (higher: whether larger is better), _italic_ when in the worse."""
+  cell = f'{mean:+.3f} [{lo:+.3f}, {hi:+.3f}] p={p_adjusted:.2g}'
+  if p_adjusted < 0.05:
+    cell = f'**{cell}**' if (mean > 0) == higher else f'_{cell}_'
+  return cell
+
+
 def holm(pvalues):
   """Holm-adjusted p-values (same order): controls the family-wise error over all the comparisons."""
   import numpy as np
@@ -326,11 +335,7 @@ def table(out_dir, setting, split='test', baseline='stargan_v2'):
           out.append('–')
           continue
         _, m, lo, hi, _ = c
-        p_adj = next(adjusted)
-        cell = f'{m:+.3f} [{lo:+.3f}, {hi:+.3f}] p={p_adj:.2g}'
-        if p_adj < 0.05:
-          cell = f'**{cell}**' if (m > 0) == higher else f'_{cell}_'
-        out.append(cell)
+        out.append(paired_cell(m, lo, hi, next(adjusted), higher))
       lines.append(f'| {name} ({n} seeds) | ' + ' | '.join(out) + ' |')
   return '\n'.join(lines)
 

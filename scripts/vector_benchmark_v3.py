@@ -327,10 +327,7 @@ def table(out_dir, setting, split, baseline='stargan_v2'):
               '|---|---|' + '---|' * sum(1 for c in COLUMNS if c[2] is not None)]
     by_row = {}
     for (name, n, key, higher, (m, lo, hi, _)), p in zip(family, adjusted):
-      cell = f'{m:+.3f} [{lo:+.3f}, {hi:+.3f}] p={p:.2g}'
-      if p < 0.05:
-        cell = f'**{cell}**' if (m > 0) == higher else f'_{cell}_'
-      by_row.setdefault((name, n), {})[key] = cell
+      by_row.setdefault((name, n), {})[key] = v2.paired_cell(m, lo, hi, p, higher)
     for (name, n), cells in by_row.items():
       tested = [k for k, _, hi in COLUMNS if hi is not None]
       lines.append(f'| {name} | {n} | ' + ' | '.join(cells.get(k, '–') for k in tested) + ' |')
@@ -428,11 +425,7 @@ def recipe_section(out_dir, setting='main', split='test'):
     row = []
     for j, (_, _, higher) in enumerate(RECIPE_COLUMNS):
       mean, lo, hi, _, n = cells[i * len(RECIPE_COLUMNS) + j]
-      adj = adjusted[i * len(RECIPE_COLUMNS) + j]
-      text = f'{mean:+.3f} [{lo:+.3f}, {hi:+.3f}] p={adj:.2g}'
-      if adj < 0.05:
-        text = f'**{text}**' if (mean > 0) == higher else f'_{text}_'
-      row.append(text)
+      row.append(v2.paired_cell(mean, lo, hi, adjusted[i * len(RECIPE_COLUMNS) + j], higher))
     lines.append(f'| {name} - {base} | {n} | ' + ' | '.join(row) + ' |')
   return '\n'.join(lines)
 
