@@ -112,29 +112,52 @@ def _write_json(path, result):
   os.replace(tmp, path)  # Atomic: a killed run leaves no half-written result.
 
 
-def train_seeds(config_name, setting, seeds, steps, out_dir, overrides=(), tag='', split='dev'):
-  """Trains one configuration on every seed with one compiled step; writes each run's JSON as it finishes."""
+def chunked_fit(config, nets):
+  """The vector benchmarks' training loop (v2's and v3's) -> fit(data, seed, steps), which trains one seed's run
+  and returns (EMA parameters, non-finite steps, train seconds). CHUNK iterations run in one call (the step is
+  tiny: dispatch would dominate) with the learning rates as inputs, as train.py's step takes them; one compiled
+  chunk serves every seed."""
   import functools
 
   import jax
   import numpy as np
 
-  from dss_jax import models, train_step
   from dss_jax import state as state_lib
+  from dss_jax import train_step
+  step = functools.partial(train_step.train_step, config=config, nets=nets)
+  hp = train_step.hyperparameters(config)
+  init = jax.jit(functools.partial(state_lib.init_state, config, nets))
+
+  @jax.jit
+  def run_chunk(state, batches, rng, hp):
+    def body(s, batch):
+      s, metrics = step(s, batch, rng, hp)
+      return s, metrics['finite']
+    return jax.lax.scan(body, state, batches)
+
+  def fit(data, seed, steps):
+    t0 = time.time()
+    init_rng, step_rng = jax.random.split(jax.random.key(seed))
+    state = init(init_rng)
+    batches, skipped = data.batches(config.batch_size, seed), 0
+    for _ in range(steps // CHUNK):
+      chunk = [next(batches) for _ in range(CHUNK)]
+      state, finite = run_chunk(state, {k: np.stack([b[k] for b in chunk]) for k in chunk[0]}, step_rng, hp)
+      skipped += int(CHUNK - np.sum(finite))
+    return jax.device_get(state.ema), skipped, time.time() - t0
+
+  return fit
+
+
+def train_seeds(config_name, setting, seeds, steps, out_dir, overrides=(), tag='', split='dev'):
+  """Trains one configuration on every seed with one compiled step; writes each run's JSON as it finishes."""
+  from dss_jax import models
   from dss_jax.datasets import vector
   from dss_jax.metrics import vector_eval
   config = make_config(config_name, setting, steps, overrides)
   label = config_name + (f'+{tag}' if tag else '')
   nets = models.build(config)
-  step = functools.partial(train_step.train_step, config=config, nets=nets)
-
-  @jax.jit
-  def run_chunk(state, batches, rng, hp):  # CHUNK iterations in one call: the step is tiny, dispatch would dominate.
-    def body(s, batch):  # hp: the learning rates as inputs, as train.py's step takes them.
-      s, metrics = step(s, batch, rng, hp)
-      return s, metrics['finite']
-    return jax.lax.scan(body, state, batches)
-
+  fit = chunked_fit(config, nets)
   stamp = provenance.stamp(provenance.VECTOR)
   for seed in seeds:
     path = os.path.join(out_dir, split, setting, f'{label}_seed{seed}.json')
@@ -142,16 +165,8 @@ def train_seeds(config_name, setting, seeds, steps, out_dir, overrides=(), tag='
       continue
     t0 = time.time()
     data = vector.make(config.vector.n_style, config.vector.n_content, config.num_domains, config.vector.variant, seed)
-    init_rng, step_rng = jax.random.split(jax.random.key(seed))
-    state = jax.jit(functools.partial(state_lib.init_state, config, nets))(init_rng)
-    batches, skipped = data.batches(config.batch_size, seed), 0
-    for _ in range(steps // CHUNK):
-      chunk = [next(batches) for _ in range(CHUNK)]
-      state, finite = run_chunk(state, {k: np.stack([b[k] for b in chunk]) for k in chunk[0]}, step_rng,
-                                train_step.hyperparameters(config))
-      skipped += int(CHUNK - np.sum(finite))
-    train_s = time.time() - t0
-    result = vector_eval.evaluate_vector(nets, jax.device_get(state.ema), data, config=config, seed=seed)
+    ema, skipped, train_s = fit(data, seed, steps)
+    result = vector_eval.evaluate_vector(nets, ema, data, config=config, seed=seed)
     result.update(configuration=label, overrides=list(overrides), setting=setting, seed=seed, steps=steps,
                   non_finite_steps=skipped, train_seconds=train_s, wall_seconds=time.time() - t0, **stamp,
                   num_domains=config.num_domains, variant=config.vector.variant, split=split, config=_flat(config))

@@ -171,35 +171,17 @@ def trainer(row, steps=3000):
   """configs/vector_v3.py's `row` (or a trial) with the image model's step and v2's loop -> (config, nets, fit);
   fit(setting, seed) trains one seed's run -> (EMA parameters, non-finite steps, train seconds, the data). One
   compiled step serves every seed."""
-  import jax
-
-  from dss_jax import models, train_step
-  from dss_jax import state as state_lib
+  from dss_jax import models
   from dss_jax.datasets import vector_v3
   config = make_config(row)
   config.total_iters = steps
   config.ds_iter = steps
   nets = models.build(config)
-  step = functools.partial(train_step.train_step, config=config, nets=nets)
-
-  @jax.jit
-  def run_chunk(state, batches, rng):
-    def body(s, batch):
-      s, metrics = step(s, batch, rng)
-      return s, metrics['finite']
-    return jax.lax.scan(body, state, batches)
+  fit_data = v2.chunked_fit(config, nets)
 
   def fit(setting, seed):
-    t0 = time.time()
     data = vector_v3.make(setting, seed)
-    init_rng, step_rng = jax.random.split(jax.random.key(seed))
-    state = jax.jit(functools.partial(state_lib.init_state, config, nets))(init_rng)
-    batches, skipped = data.batches(config.batch_size, seed), 0
-    for _ in range(steps // v2.CHUNK):
-      chunk = [next(batches) for _ in range(v2.CHUNK)]
-      state, finite = run_chunk(state, {k: np.stack([b[k] for b in chunk]) for k in chunk[0]}, step_rng)
-      skipped += int(v2.CHUNK - np.sum(finite))
-    return jax.device_get(state.ema), skipped, time.time() - t0, data
+    return (*fit_data(data, seed, steps), data)
 
   return config, nets, fit
 
